@@ -1,0 +1,127 @@
+// A small in-memory mock of Azure Resource Manager, the demo upstream for development and tests.
+//
+// Supports: list subscriptions; list/get/create/delete resource groups (delete is a long-running
+// operation answering 202 + Location, like ARM); storage account listKeys (real response shape).
+// Every response carries x-ms-request-id / x-ms-correlation-request-id like ARM. It records the
+// requests it received so tests can check what the gateway forwarded.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+
+export const DEMO_SUBSCRIPTION = '00000000-0000-4000-8000-00000000a2b1';
+
+export async function startDemoArm(options = {}) {
+  const groups = new Map([['demo-rg', { location: 'westeurope' }]]);
+  const received = [];
+  const operations = new Map();
+  const storageKeys = [randomBytes(64).toString('base64'), randomBytes(64).toString('base64')];
+
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const url = new URL(req.url, 'http://localhost');
+    received.push({ method: req.method, path: url.pathname, search: url.search, headers: req.headers, body });
+    if (received.length > 1000) received.shift();
+    const base = `http://${req.headers.host}`;
+    const send = (status, payload, extra = {}) => {
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-ms-request-id': randomUUID(),
+        'x-ms-correlation-request-id': req.headers['x-ms-correlation-request-id'] ?? randomUUID(),
+        ...extra,
+      });
+      res.end(payload === undefined ? undefined : JSON.stringify(payload));
+    };
+    const path = url.pathname.replace(/\/+$/, '');
+    const lower = path.toLowerCase();
+    const sub = `/subscriptions/${DEMO_SUBSCRIPTION}`;
+    if (req.method === 'GET' && lower === '/subscriptions') {
+      return send(200, {
+        value: [
+          {
+            id: sub,
+            subscriptionId: DEMO_SUBSCRIPTION,
+            displayName: 'Edgeward Demo',
+            state: 'Enabled',
+            tenantId: options.tenantId,
+          },
+        ],
+      });
+    }
+    if (req.method === 'GET' && lower === `${sub}/resourcegroups`) {
+      return send(200, { value: [...groups].map(([name, g]) => resourceGroup(sub, name, g)) });
+    }
+    const groupMatch = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)$/i.exec(path);
+    if (groupMatch) {
+      const name = decodeURIComponent(groupMatch[1]);
+      if (req.method === 'GET') {
+        return groups.has(name) ? send(200, resourceGroup(sub, name, groups.get(name))) : send(404, notFound(name));
+      }
+      if (req.method === 'PUT') {
+        let location = 'westeurope';
+        try {
+          location = JSON.parse(body || '{}').location ?? location;
+        } catch {
+          return send(400, { error: { code: 'InvalidRequestContent', message: 'The request content was invalid.' } });
+        }
+        const existed = groups.has(name);
+        groups.set(name, { location });
+        return send(existed ? 200 : 201, resourceGroup(sub, name, { location }));
+      }
+      if (req.method === 'DELETE') {
+        if (!groups.has(name)) return send(404, notFound(name));
+        groups.delete(name);
+        const op = randomUUID();
+        operations.set(op, name);
+        return send(202, undefined, {
+          location: `${base}${sub}/operationresults/${op}?api-version=2021-04-01`,
+          'retry-after': '0',
+        });
+      }
+    }
+    const operationMatch = /^\/subscriptions\/[^/]+\/operationresults\/([^/]+)$/i.exec(path);
+    if (req.method === 'GET' && operationMatch) {
+      const op = operationMatch[1];
+      return operations.has(op) ? send(200, undefined) : send(404, notFound(op));
+    }
+    if (req.method === 'POST' && /\/providers\/Microsoft\.Storage\/storageAccounts\/[^/]+\/listKeys$/i.test(path)) {
+      const created = '2026-01-01T00:00:00.0000000Z';
+      return send(200, {
+        keys: storageKeys.map((value, i) => ({
+          creationTime: created,
+          keyName: `key${i + 1}`,
+          value,
+          permissions: 'FULL',
+        })),
+      });
+    }
+    return send(404, { error: { code: 'NotFound', message: `No route for ${req.method} ${url.pathname}` } });
+  });
+
+  await new Promise((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  // Test runners start these in their config: unref so they never keep a finished run alive.
+  if (options.unref) server.unref();
+  const address = server.address();
+  return {
+    url: `http://${address.address}:${address.port}`,
+    received,
+    storageKeys,
+    groups,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const resourceGroup = (sub, name, g) => ({
+  id: `${sub}/resourceGroups/${name}`,
+  name,
+  type: 'Microsoft.Resources/resourceGroups',
+  location: g.location,
+  properties: { provisioningState: 'Succeeded' },
+});
+
+const notFound = (name) => ({
+  error: { code: 'ResourceGroupNotFound', message: `Resource group '${name}' could not be found.` },
+});

@@ -1,0 +1,160 @@
+// A local stand-in for the Entra ID authority, for development and tests only.
+//
+// Serves, per tenant, the v1 and v2 OpenID discovery documents and the JWKS exactly where Entra
+// does ({authority}/{tid}/.well-known/openid-configuration, {authority}/{tid}/v2.0/...,
+// {authority}/{tid}/discovery/v2.0/keys), with Entra's real issuer strings, and mints RS256
+// tokens shaped like Entra's v1/v2 access tokens. It never talks to the real Entra ID.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
+
+export const V1_ISSUER = (tid) => `https://sts.windows.net/${tid}/`;
+export const V2_ISSUER = (tid) => `https://login.microsoftonline.com/${tid}/v2.0`;
+
+async function loadOrCreateKey(keyFile) {
+  if (keyFile && existsSync(keyFile)) {
+    const jwk = JSON.parse(readFileSync(keyFile, 'utf8'));
+    return { privateKey: await importJWK(jwk, 'RS256'), jwk };
+  }
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+  const jwk = await exportJWK(privateKey);
+  jwk.kid = createHash('sha256').update(jwk.n).digest('base64url').slice(0, 27);
+  if (keyFile) {
+    mkdirSync(dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, JSON.stringify(jwk), { mode: 0o600 });
+  }
+  return { privateKey, jwk };
+}
+
+/**
+ * Start the mock authority. Options: { port = 0, host = '127.0.0.1', keyFile, directory }.
+ * Returns { url, mint(options), close(), stats, setAvailable(bool), rotateKey(), kid }.
+ */
+export async function startMockEntra(options = {}) {
+  let signing = await loadOrCreateKey(options.keyFile);
+  const retired = [];
+  const stats = { discovery: 0, jwks: 0, token: 0 };
+  let available = true;
+
+  const publicJwks = () => ({
+    keys: [signing, ...retired].map(({ jwk }) => ({
+      kty: 'RSA',
+      use: 'sig',
+      kid: jwk.kid,
+      x5t: jwk.kid,
+      n: jwk.n,
+      e: jwk.e,
+    })),
+  });
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const send = (status, body) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (!available) return send(503, { error: 'temporarily_unavailable' });
+    const parts = url.pathname.split('/').filter(Boolean);
+    const tid = parts[0];
+    const rest = parts.slice(1).join('/');
+    const base = `http://${req.headers.host}`;
+    if (rest === '.well-known/openid-configuration' || rest === 'v2.0/.well-known/openid-configuration') {
+      stats.discovery++;
+      const v2 = rest.startsWith('v2.0');
+      return send(200, {
+        issuer: v2 ? V2_ISSUER(tid) : V1_ISSUER(tid),
+        jwks_uri: `${base}/${tid}/discovery/v2.0/keys`,
+        token_endpoint: `${base}/${tid}/oauth2/${v2 ? 'v2.0/' : ''}token`,
+        authorization_endpoint: `${base}/${tid}/oauth2/${v2 ? 'v2.0/' : ''}authorize`,
+        id_token_signing_alg_values_supported: ['RS256'],
+      });
+    }
+    if (rest === 'discovery/v2.0/keys' || rest === 'discovery/keys') {
+      stats.jwks++;
+      return send(200, publicJwks());
+    }
+    if (url.pathname === '/_dev/token' && req.method === 'POST') {
+      stats.token++;
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      try {
+        return send(200, { access_token: await mint(JSON.parse(body || '{}')) });
+      } catch (error) {
+        return send(400, { error: String(error) });
+      }
+    }
+    return send(404, { error: 'not_found' });
+  });
+
+  const directory = options.directory ?? {};
+
+  /**
+   * Mint an Entra-shaped access token.
+   * { user, groups: [names or ids], roles, scopes, app, appOnly, version: '1.0'|'2.0', audience,
+   *   tenantId, expiresIn, notBefore, claims: {extra}, header: {extra} }
+   */
+  async function mint(o = {}) {
+    const tid = o.tenantId ?? directory.tenantId;
+    const version = o.version ?? '2.0';
+    const now = Math.floor(Date.now() / 1000);
+    const user = o.user ? (directory.users?.[o.user] ?? { oid: randomUUIDFor(o.user), name: o.user }) : undefined;
+    const appId = directory.clients?.[o.app] ?? o.app ?? directory.clients?.['azure-cli'];
+    const groups = (o.groups ?? []).map((g) => directory.groups?.[g] ?? g);
+    const appOnly = o.appOnly ?? !user;
+    const claims = {
+      aud: o.audience ?? (version === '2.0' ? directory.gatewayAppId : directory.gatewayAppIdUri),
+      iss: version === '2.0' ? V2_ISSUER(tid) : V1_ISSUER(tid),
+      iat: now,
+      nbf: o.notBefore ?? now,
+      exp: now + (o.expiresIn ?? 3600),
+      tid,
+      ver: version,
+      oid: appOnly ? (o.servicePrincipalOid ?? randomUUIDFor(`sp:${appId}`)) : user.oid,
+      sub: randomUUIDFor(`sub:${appOnly ? appId : user.oid}`),
+      ...(version === '2.0'
+        ? { azp: appId, azpacr: appOnly ? '1' : '0' }
+        : { appid: appId, appidacr: appOnly ? '1' : '0' }),
+      ...(appOnly ? { idtyp: 'app', roles: o.roles ?? [] } : { scp: (o.scopes ?? ['user_impersonation']).join(' ') }),
+      ...(!appOnly && user ? { name: user.name, [version === '2.0' ? 'preferred_username' : 'upn']: o.user } : {}),
+      ...(!appOnly && o.roles ? { roles: o.roles } : {}),
+      ...(groups.length ? { groups } : {}),
+      ...o.claims,
+    };
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.jwk.kid, x5t: signing.jwk.kid, ...o.header })
+      .sign(signing.privateKey);
+  }
+
+  await new Promise((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  // Test runners start these in their config: unref so they never keep a finished run alive.
+  if (options.unref) server.unref();
+  const address = server.address();
+  return {
+    url: `http://${address.address}:${address.port}`,
+    mint,
+    stats,
+    get kid() {
+      return signing.jwk.kid;
+    },
+    setAvailable(value) {
+      available = value;
+    },
+    async rotateKey({ keepOld = true } = {}) {
+      if (keepOld) retired.push(signing);
+      signing = await loadOrCreateKey(undefined);
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A stable GUID-shaped id derived from a name (for users not in the directory). */
+export function randomUUIDFor(name) {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,59 @@
+/**
+ * The audit record of one request, built up as the request moves through the pipeline.
+ *
+ * Contract: holds no token and no secret value — only a token fingerprint, redacted query strings
+ * and the paths (never the values) of masked fields.
+ */
+import type { Principal } from '../auth/principal.ts';
+
+export type AuditDecision = 'allow' | 'deny' | 'require_approval' | 'unauthenticated' | 'error' | 'control';
+
+export type AuditOutcome =
+  | 'pending'
+  | 'completed'
+  | 'refused'
+  | 'upstream_error'
+  | 'mask_error'
+  | 'client_aborted'
+  | 'approval_pending';
+
+export interface AuditRecord {
+  requestId: string;
+  phase: 'intent' | 'final';
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  principal?: Principal;
+  connection?: string;
+  method: string;
+  path: string;
+  query: string;
+  decision: AuditDecision;
+  ruleIds: readonly string[];
+  approvalId?: string;
+  status?: number;
+  outcome: AuditOutcome;
+  detail?: string;
+  maskedCount: number;
+  maskedPaths: readonly string[];
+  bytesOut?: number;
+  upstreamRequestId?: string;
+  clientIp?: string;
+  userAgent?: string;
+}
+
+/** Query parameters whose values are credentials (SAS signatures, auth codes, keys). */
+const SECRET_PARAMS = new Set(['sig', 'code', 'client_secret', 'access_token', 'token', 'key', 'password', 'sv-sig']);
+
+export function redactQuery(search: string): string {
+  if (search === '' || search === '?') return '';
+  const params = new URLSearchParams(search);
+  const redacted = new URLSearchParams();
+  for (const [name, value] of params) {
+    redacted.append(name, SECRET_PARAMS.has(name.toLowerCase()) ? 'REDACTED' : value);
+  }
+  return redacted.toString();
+}
+
+/** Mutations are written ahead: anything that can change state upstream. */
+export const isMutation = (method: string) => !['GET', 'HEAD', 'OPTIONS'].includes(method);

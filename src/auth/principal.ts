@@ -1,0 +1,98 @@
+/**
+ * The verified identity behind a request.
+ *
+ * Contract: built only from claims of a token whose signature, issuer, tenant, audience and
+ * lifetime were verified. `subject` is the human (null when the token is app-only); `actor` is the
+ * app/agent that presented the call. Display fields (UPN, name) are for audit display only:
+ * authorization uses object ids, groups, roles and scopes.
+ */
+import type { JWTPayload } from 'jose';
+
+export type CredentialType = 'public_client' | 'client_secret' | 'certificate' | 'unknown';
+
+export interface Subject {
+  /** Entra object id (`oid`): immutable within the tenant. */
+  objectId: string;
+  displayName?: string;
+  /** `upn` / `preferred_username`: display only. */
+  userPrincipalName?: string;
+}
+
+export interface Actor {
+  /** Calling application (`azp` in v2, `appid` in v1). */
+  appId: string;
+  credentialType: CredentialType;
+  /** True for app-only tokens (`idtyp=app`, or no `scp` and no user). */
+  appOnly: boolean;
+  /** Object id of the app's service principal, for app-only tokens. */
+  objectId?: string;
+}
+
+export interface Principal {
+  tenantId: string;
+  subject: Subject | null;
+  actor: Actor;
+  groups: readonly string[];
+  roles: readonly string[];
+  scopes: readonly string[];
+  directoryRoles: readonly string[];
+  tokenVersion: '1.0' | '2.0';
+  /** sha-256 of the token's signature, base64url, first 16 chars: safe to log. */
+  tokenFingerprint: string;
+  /** Token expiry, seconds since epoch. */
+  expiresAt: number;
+}
+
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+
+const optionalString = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
+
+function credentialType(value: unknown): CredentialType {
+  switch (String(value)) {
+    case '0':
+      return 'public_client';
+    case '1':
+      return 'client_secret';
+    case '2':
+      return 'certificate';
+    default:
+      return 'unknown';
+  }
+}
+
+export function principalFromClaims(claims: JWTPayload, tokenFingerprint: string): Principal {
+  const version = claims.ver === '2.0' ? '2.0' : '1.0';
+  const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ').filter(Boolean) : [];
+  const appId = optionalString(version === '2.0' ? claims.azp : claims.appid) ?? '';
+  const oid = optionalString(claims.oid);
+  // idtyp=app is the explicit marker (optional claim); a token with no delegated scopes is
+  // app-only too, because a delegated token always carries `scp`.
+  const appOnly = claims.idtyp === 'app' || (scopes.length === 0 && claims.idtyp !== 'user');
+  const subject: Subject | null =
+    appOnly || !oid
+      ? null
+      : {
+          objectId: oid,
+          displayName: optionalString(claims.name),
+          userPrincipalName: optionalString(claims.upn) ?? optionalString(claims.preferred_username),
+        };
+  return {
+    tenantId: String(claims.tid),
+    subject,
+    actor: {
+      appId,
+      credentialType: credentialType(version === '2.0' ? claims.azpacr : claims.appidacr),
+      appOnly,
+      ...(appOnly && oid ? { objectId: oid } : {}),
+    },
+    groups: strings(claims.groups),
+    roles: strings(claims.roles),
+    scopes,
+    directoryRoles: strings(claims.wids),
+    tokenVersion: version,
+    tokenFingerprint,
+    expiresAt: Number(claims.exp),
+  };
+}

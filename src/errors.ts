@@ -1,0 +1,139 @@
+/**
+ * Typed gateway errors with stable codes.
+ *
+ * Contract: every refusal the gateway makes is one of these; callers switch on `code`, never on a
+ * message. `publicDetail` is safe to show a caller; `auditDetail` (the precise reason, e.g. why a
+ * token failed) goes only to the audit row. Neither may ever contain a token or a secret value.
+ */
+
+export type ErrorCode =
+  | 'EDGEWARD_TOKEN_MISSING'
+  | 'EDGEWARD_TOKEN_INVALID'
+  | 'EDGEWARD_INSUFFICIENT_SCOPE'
+  | 'EDGEWARD_KEYS_UNAVAILABLE'
+  | 'EDGEWARD_NO_ROUTE'
+  | 'EDGEWARD_POLICY_DENIED'
+  | 'EDGEWARD_POLICY_ERROR'
+  | 'EDGEWARD_APPROVAL_PENDING'
+  | 'EDGEWARD_APPROVAL_DENIED'
+  | 'EDGEWARD_APPROVAL_NOT_FOUND'
+  | 'EDGEWARD_AUDIT_UNAVAILABLE'
+  | 'EDGEWARD_UPSTREAM_UNREACHABLE'
+  | 'EDGEWARD_UPSTREAM_UNMASKABLE'
+  | 'EDGEWARD_BAD_REQUEST'
+  | 'EDGEWARD_MISCONFIGURED'
+  | 'EDGEWARD_INTERNAL';
+
+export interface ErrorOptions {
+  /** Safe, human-readable explanation for the caller. */
+  publicDetail?: string;
+  /** Precise reason for the audit row only (never a token or secret). */
+  auditDetail?: string;
+  /** Extra problem members (RFC 9457 §3.2 extensions), safe for the caller. */
+  extensions?: Record<string, unknown>;
+  /** Extra response headers (e.g. Location for a pending approval). */
+  headers?: Record<string, string>;
+}
+
+export class EdgewardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly publicDetail: string | undefined;
+  readonly auditDetail: string | undefined;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, status: number, title: string, options: ErrorOptions = {}) {
+    super(`${code}: ${options.auditDetail ?? options.publicDetail ?? title}`);
+    this.name = 'EdgewardError';
+    this.code = code;
+    this.status = status;
+    this.title = title;
+    this.publicDetail = options.publicDetail;
+    this.auditDetail = options.auditDetail;
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const tokenMissing = (auditDetail = 'no bearer token') =>
+  new EdgewardError('EDGEWARD_TOKEN_MISSING', 401, 'Authentication required', {
+    publicDetail: 'Send an Entra ID access token as `Authorization: Bearer <token>`.',
+    auditDetail,
+  });
+
+export const tokenInvalid = (auditDetail: string, publicDetail?: string) =>
+  new EdgewardError('EDGEWARD_TOKEN_INVALID', 401, 'Invalid access token', {
+    publicDetail: publicDetail ?? 'The access token could not be verified.',
+    auditDetail,
+  });
+
+export const keysUnavailable = (auditDetail: string) =>
+  new EdgewardError('EDGEWARD_KEYS_UNAVAILABLE', 503, 'Signing keys unavailable', {
+    publicDetail: 'The gateway cannot obtain the identity provider signing keys; try again later.',
+    auditDetail,
+    headers: { 'retry-after': '30' },
+  });
+
+export const noRoute = (path: string) =>
+  new EdgewardError('EDGEWARD_NO_ROUTE', 404, 'No such connection', {
+    publicDetail: 'The first path segment must name a configured connection.',
+    auditDetail: `no connection for ${path}`,
+  });
+
+export const policyDenied = (message: string, ruleIds: readonly string[]) =>
+  new EdgewardError('EDGEWARD_POLICY_DENIED', 403, 'Denied by policy', {
+    publicDetail: message,
+    auditDetail: ruleIds.length ? `rules: ${ruleIds.join(',')}` : 'default deny',
+  });
+
+export const auditUnavailable = (auditDetail: string) =>
+  new EdgewardError('EDGEWARD_AUDIT_UNAVAILABLE', 503, 'Audit log unavailable', {
+    publicDetail: 'The request was not sent: its audit record could not be written first.',
+    auditDetail,
+    headers: { 'retry-after': '5' },
+  });
+
+export const upstreamUnreachable = (auditDetail: string) =>
+  new EdgewardError('EDGEWARD_UPSTREAM_UNREACHABLE', 502, 'Upstream unreachable', {
+    publicDetail: 'The upstream service could not be reached.',
+    auditDetail,
+  });
+
+export const upstreamUnmaskable = (auditDetail: string) =>
+  new EdgewardError('EDGEWARD_UPSTREAM_UNMASKABLE', 502, 'Upstream response cannot be masked', {
+    publicDetail: 'Policy requires masking this response, but it is not JSON the gateway can mask.',
+    auditDetail,
+  });
+
+export const badRequest = (publicDetail: string) =>
+  new EdgewardError('EDGEWARD_BAD_REQUEST', 400, 'Bad request', { publicDetail, auditDetail: publicDetail });
+
+export const misconfigured = (auditDetail: string) =>
+  new EdgewardError('EDGEWARD_MISCONFIGURED', 500, 'Gateway misconfigured', {
+    publicDetail: 'The gateway refuses to serve with its current configuration.',
+    auditDetail,
+  });
+
+export const approvalPending = (approvalId: string, expiresAt: string) =>
+  new EdgewardError('EDGEWARD_APPROVAL_PENDING', 202, 'Approval pending', {
+    publicDetail:
+      'Policy requires an approval for this exact request. Send the same request again once it is approved.',
+    auditDetail: `approval ${approvalId} pending`,
+    extensions: { approvalId, statusUrl: `/_gateway/approvals/${approvalId}`, expiresAt },
+    headers: { 'retry-after': '10' },
+  });
+
+export const approvalDenied = (approvalId: string, reason: string) =>
+  new EdgewardError('EDGEWARD_APPROVAL_DENIED', 403, 'Approval denied', {
+    publicDetail: reason ? `An approver denied this request: ${reason}` : 'An approver denied this request.',
+    auditDetail: `approval ${approvalId} denied`,
+    extensions: { approvalId },
+  });
+
+export const bodyTooLarge = (limit: number) =>
+  new EdgewardError('EDGEWARD_BAD_REQUEST', 413, 'Request body too large', {
+    publicDetail: `Request bodies held for approval are limited to ${limit} bytes.`,
+    auditDetail: `body over ${limit} bytes`,
+  });

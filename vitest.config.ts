@@ -1,0 +1,58 @@
+/**
+ * Three test projects (see CONVENTIONS.md §13):
+ * - unit: the pure core on Node, no bindings;
+ * - integration: the Worker inside workerd (Workers Vitest integration) with real local D1 and
+ *   Durable Objects; outbound HTTP goes to a local mock Entra authority and the demo ARM upstream,
+ *   started here on loopback ports;
+ * - e2e: a real `wrangler dev` process driven over HTTP (each test file starts its own stack).
+ */
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+import { startDemoArm } from './scripts/dev-stack/demo-arm.mjs';
+import directory from './scripts/dev-stack/directory.json' with { type: 'json' };
+import { startMockEntra } from './scripts/dev-stack/mock-entra.mjs';
+
+export default defineConfig(async () => {
+  const entra = await startMockEntra({ directory, unref: true });
+  const arm = await startDemoArm({ tenantId: directory.tenantId, unref: true });
+  const migrations = await readD1Migrations('./migrations');
+  return {
+    test: {
+      projects: [
+        {
+          test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  ENVIRONMENT: 'test',
+                  ENTRA_AUTHORITY: entra.url,
+                  UPSTREAM_ARM: arm.url,
+                  TEST_MIGRATIONS: migrations,
+                },
+              },
+            }),
+          ],
+          test: {
+            name: 'integration',
+            include: ['test/integration/**/*.test.ts'],
+            setupFiles: ['test/integration/apply-migrations.ts'],
+          },
+        },
+        {
+          test: {
+            name: 'e2e',
+            include: ['test/e2e/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 120_000,
+            hookTimeout: 120_000,
+            fileParallelism: false,
+          },
+        },
+      ],
+    },
+  };
+});
