@@ -1,0 +1,103 @@
+// Start the whole local stack: the mock Entra authority, the demo ARM upstream and the real
+// gateway under `wrangler dev` (local D1 with migrations applied first, a local Durable Object).
+// Used by `npm run dev`, the end-to-end tests and the load tests. Loopback only.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDemoArm } from './demo-arm.mjs';
+import { startMockEntra } from './mock-entra.mjs';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const directory = JSON.parse(readFileSync(join(ROOT, 'scripts/dev-stack/directory.json'), 'utf8'));
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Options: { gatewayPort, armPort, entraPort, persistTo, keyFile, vars: {extra wrangler vars},
+ *            log: (line) => void }.
+ * Returns { gatewayUrl, entra, arm, stop(), d1(sql) }.
+ */
+export async function startStack(options = {}) {
+  const log = options.log ?? (() => {});
+  const persistTo = options.persistTo ?? join(ROOT, '.wrangler', 'state');
+  mkdirSync(persistTo, { recursive: true });
+  const entra = await startMockEntra({ port: options.entraPort ?? 0, keyFile: options.keyFile, directory });
+  const arm = await startDemoArm({ port: options.armPort ?? 0, tenantId: directory.tenantId });
+  const gatewayPort = options.gatewayPort ?? (await freePort());
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
+
+  const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'AUDIT_DB', '--local', '--persist-to', persistTo], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  log('local D1 migrations applied');
+
+  const vars = { ENTRA_AUTHORITY: entra.url, UPSTREAM_ARM: arm.url, ...options.vars };
+  const args = ['dev', '--ip', '127.0.0.1', '--port', String(gatewayPort), '--persist-to', persistTo];
+  args.push('--inspector-port', String(await freePort()));
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (d) => {
+    output += d;
+    log(String(d).trimEnd());
+  });
+  child.stderr.on('data', (d) => {
+    output += d;
+    log(String(d).trimEnd());
+  });
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+
+  const stop = async () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+    await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    await Promise.all([entra.close(), arm.close()]);
+  };
+
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      const response = await fetch(`${gatewayUrl}/_gateway/health`);
+      if (response.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not become healthy in 90 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  /** Run SQL against the same local D1 the gateway uses (JSON results). */
+  const d1 = (sql) => {
+    const result = spawnSync(
+      WRANGLER,
+      ['d1', 'execute', 'AUDIT_DB', '--local', '--persist-to', persistTo, '--json', '--command', sql],
+      { cwd: ROOT, env, encoding: 'utf8' },
+    );
+    if (result.status !== 0) throw new Error(`d1 execute failed: ${result.stderr}`);
+    return JSON.parse(result.stdout)[0].results;
+  };
+
+  return { gatewayUrl, entra, arm, stop, d1, persistTo };
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { ConnectionSource } from '../../../src/policy/schema.ts';
+import { routeRequest } from '../../../src/proxy/route.ts';
+
+const connections = new Map<string, ConnectionSource>([
+  [
+    'arm',
+    { name: 'arm', kind: 'azure_resource_manager', upstream: 'https://management.azure.com', credential: 'none' },
+  ],
+]);
+const route = (path: string) =>
+  routeRequest(new URL(`https://gw.test${path}`), connections, new Map([['arm', 'http://127.0.0.1:1']]));
+
+describe('routeRequest', () => {
+  it('maps the first segment to a connection, keeps the rest and the query, applies overrides', () => {
+    const result = route('/arm/subscriptions?api-version=1');
+    expect(result).toMatchObject({
+      ok: true,
+      route: { path: '/subscriptions', search: '?api-version=1', upstreamBase: 'http://127.0.0.1:1' },
+    });
+  });
+
+  it('refuses unknown connections', () => {
+    expect(route('/nope/x')).toMatchObject({ ok: false, reason: 'no_connection' });
+  });
+
+  it.each(['/arm/a%2fb', '/arm/a%5Cb', '/arm/a%252e%252e/b', '/arm/a//b', '/arm/a%00'])(
+    'refuses ambiguous path %s',
+    (path) => {
+      expect(route(path)).toMatchObject({ ok: false, reason: 'ambiguous_path' });
+    },
+  );
+
+  it('never lets the client choose the upstream host', () => {
+    const result = route('/arm/@evil.test/x');
+    expect(result.ok && result.route.upstreamBase).toBe('http://127.0.0.1:1');
+  });
+});
