@@ -20,6 +20,14 @@ export type ErrorCode =
   | 'EDGEWARD_AUDIT_UNAVAILABLE'
   | 'EDGEWARD_UPSTREAM_UNREACHABLE'
   | 'EDGEWARD_UPSTREAM_UNMASKABLE'
+  | 'EDGEWARD_SUBJECT_TOKEN_INVALID'
+  | 'EDGEWARD_GROUPS_UNRESOLVED'
+  | 'EDGEWARD_BODY_TOO_LARGE'
+  | 'EDGEWARD_UPSTREAM_TIMEOUT'
+  | 'EDGEWARD_UPSTREAM_CLAIMS_CHALLENGE'
+  | 'EDGEWARD_CREDENTIAL_UNAVAILABLE'
+  | 'EDGEWARD_BUNDLE_REJECTED'
+  | 'EDGEWARD_WEBHOOK_SIGNATURE_INVALID'
   | 'EDGEWARD_BAD_REQUEST'
   | 'EDGEWARD_MISCONFIGURED'
   | 'EDGEWARD_INTERNAL';
@@ -133,7 +141,7 @@ export const approvalDenied = (approvalId: string, reason: string) =>
   });
 
 export const bodyTooLarge = (limit: number) =>
-  new EdgewardError('EDGEWARD_BAD_REQUEST', 413, 'Request body too large', {
+  new EdgewardError('EDGEWARD_BODY_TOO_LARGE', 413, 'Request body too large', {
     publicDetail: `Request bodies held for approval are limited to ${limit} bytes.`,
     auditDetail: `body over ${limit} bytes`,
   });

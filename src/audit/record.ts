@@ -40,6 +40,28 @@ export interface AuditRecord {
   upstreamRequestId?: string;
   clientIp?: string;
   userAgent?: string;
+  // Fields below are filled by the stages that know them; src/audit persists them (issue 6).
+  /** Derived operation: ARM RBAC name (`Microsoft.Resources/subscriptions/resourceGroups/delete`) or `k8s:verb resource`. */
+  operation?: string;
+  /** Resource id the operation acts on (ARM resource id, or Kubernetes namespace/resource/name). */
+  resourceId?: string;
+  /** Object ids of the people who approved (or denied) this request. */
+  approvers?: readonly string[];
+  /** How the actor authenticated: `delegated`, `app_only`, or `app_with_subject_token`. */
+  actorMode?: string;
+  /** Client-supplied session / correlation id (`x-ms-correlation-request-id` or `traceparent`). */
+  sessionId?: string;
+  bytesIn?: number;
+  upstreamCorrelationId?: string;
+  /** `x-ms-client-request-id` the gateway sent upstream (the request id). */
+  clientRequestId?: string;
+  upstreamMs?: number;
+  colo?: string;
+  /** Mutations: the request body, masked and size-capped. */
+  requestBody?: string;
+  requestBodyTruncated?: boolean;
+  /** Policy bundle digest that decided this request. */
+  policyDigest?: string;
 }
 
 /** Query parameters whose values are credentials (SAS signatures, auth codes, keys). */
