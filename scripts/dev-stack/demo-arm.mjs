@@ -15,7 +15,19 @@ export async function startDemoArm(options = {}) {
   const operations = new Map();
   const storageKeys = [randomBytes(64).toString('base64'), randomBytes(64).toString('base64')];
 
+  // Fault injection for load tests: 'fail' resets the connection, 'cut' sends headers and half a
+  // body then resets, 'slow' delays the answer by `ms`.
+  let fault = { kind: 'none', ms: 0 };
+
   const server = createServer(async (req, res) => {
+    if (fault.kind === 'fail') return req.socket.destroy();
+    if (fault.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault.kind === 'cut') {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-ms-request-id': randomUUID() });
+      res.write('{"keys":[{"keyName":"key1","value":"');
+      res.write(storageKeys[0].slice(0, 20));
+      return setTimeout(() => req.socket.destroy(), 10);
+    }
     let body = '';
     for await (const chunk of req) body += chunk;
     const url = new URL(req.url, 'http://localhost');
@@ -105,6 +117,9 @@ export async function startDemoArm(options = {}) {
     url: `http://${address.address}:${address.port}`,
     received,
     storageKeys,
+    setFault(next) {
+      fault = { kind: 'none', ms: 0, ...next };
+    },
     groups,
     close: () =>
       new Promise((resolve) => {
