@@ -21,7 +21,8 @@ const colors = { bare: '#8c8c8c', gateway: '#1f6feb' };
 const width = 720;
 const height = 300;
 const panelWidth = width / 2;
-let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n`;
+let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12" role="img">\n`;
+svg += `<title>Throughput and latency: Edgeward vs a bare pass-through Worker</title>\n`;
 svg += `<rect width="100%" height="100%" fill="white"/>\n`;
 svg += `<text x="10" y="18" font-size="14">Edgeward vs bare pass-through Worker — ${results.settings.concurrency} concurrent, ${results.date.slice(0, 10)}</text>\n`;
 panels.forEach((panel, p) => {
