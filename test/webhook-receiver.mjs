@@ -1,11 +1,11 @@
 // A local webhook receiver for tests: records every POST (path, headers, body) in memory and
-// returns them from `GET /_received?path=/hook`. `POST /_fail?count=N` makes the next N deliveries
-// answer 500 (to exercise retries). Loopback only.
+// returns them from `GET /_received?path=/hook`. `POST /_fail?match=TEXT&count=N` makes the next N
+// deliveries whose body contains TEXT answer 500 (to exercise retries). Loopback only.
 import { createServer } from 'node:http';
 
 export async function startWebhookReceiver(options = {}) {
   const received = [];
-  let failNext = 0;
+  const failing = new Map();
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     let body = '';
@@ -16,12 +16,14 @@ export async function startWebhookReceiver(options = {}) {
       return res.end(JSON.stringify(received.filter((r) => !path || r.path === path)));
     }
     if (req.method === 'POST' && url.pathname === '/_fail') {
-      failNext = Number(url.searchParams.get('count') ?? '1');
+      failing.set(url.searchParams.get('match') ?? '', Number(url.searchParams.get('count') ?? '1'));
       return res.writeHead(204).end();
     }
-    if (failNext > 0) {
-      failNext--;
-      return res.writeHead(500).end();
+    for (const [match, count] of failing) {
+      if (count > 0 && body.includes(match)) {
+        failing.set(match, count - 1);
+        return res.writeHead(500).end();
+      }
     }
     received.push({ path: url.pathname, headers: req.headers, body, at: Date.now() });
     res.writeHead(200).end('ok');

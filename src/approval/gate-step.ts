@@ -72,7 +72,7 @@ export async function approvalGate(input: GateInput, deps: GateDeps): Promise<Ar
   const prefer = parsePrefer(request.headers.get('prefer'));
   const cap = maxWaitSeconds(deps.env);
   const waitMs = Math.min(prefer.wait ?? (prefer.respondAsync ? 0 : cap), cap) * 1000;
-  const deadline = deps.now() + waitMs;
+  let deadline = deps.now() + waitMs;
   const link = `${new URL(request.url).origin}/_gateway/approvals/${approvalId}`;
   const summary = {
     connection: input.connection,
@@ -107,8 +107,10 @@ export async function approvalGate(input: GateInput, deps: GateDeps): Promise<Ar
         record.approvers = approversOf(consumed);
         return bytes.byteLength > 0 ? bytes : null;
       }
-      // A concurrent retry consumed this round first: this request needs an approval of its own.
+      // A concurrent retry consumed this round first: this request needs an approval of its own;
+      // open it and answer now rather than hold a duplicate for a whole new wait.
       state = await open();
+      deadline = deps.now();
       continue;
     }
     if (state.status === 'denied') {
