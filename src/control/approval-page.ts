@@ -160,7 +160,13 @@ export const approvalPage = new Hono<ControlEnv>()
       return html(view(state, canDecide, await csrfFor(c.req.raw, id), c.req.query('flash') ?? ''));
     });
     // An expired or invalid session: sign in again rather than show a JSON problem.
-    return response.status === 401 ? signInPage(c.env, id) : response;
+    if (response.status === 401) return signInPage(c.env, id);
+    if (response.ok) return response;
+    const problem = (await response.json().catch(() => ({}))) as { detail?: string };
+    return html(
+      `<h1>Not available</h1><p id="error">${esc(problem.detail ?? response.statusText)}</p>`,
+      response.status,
+    );
   })
   .post('/approvals/:id/decide', async (c) => {
     const id = c.req.param('id');
