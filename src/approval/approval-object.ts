@@ -84,6 +84,25 @@ export class ApprovalObject extends DurableObject<Env> {
     return state;
   }
 
+  /**
+   * `open`, and if the live round is already approved, consume it in the same call (one round
+   * trip for the common retry). `consumed` is true for exactly one caller per round.
+   */
+  async claim(
+    id: string,
+    request: ApprovalRequestSummary,
+    policy: ApprovalPolicy,
+    link: string,
+    nowMs: number,
+  ): Promise<{ state: ApprovalState; consumed: boolean }> {
+    const state = await this.open(id, request, policy, link, nowMs);
+    if (state.status !== 'approved') return { state, consumed: false };
+    const consumed = await this.consume(state.round, nowMs);
+    return consumed
+      ? { state: consumed, consumed: true }
+      : { state: await this.open(id, request, policy, link, nowMs), consumed: false };
+  }
+
   async status(): Promise<ApprovalState | null> {
     return this.#expireIfDue(Date.now()) ?? null;
   }
