@@ -211,6 +211,8 @@ export class ApprovalObject extends DurableObject<Env> {
       if (error === undefined) continue;
       const attempt = item.attempt + 1;
       if (attempt >= MAX_DELIVERY_ATTEMPTS) {
+        // Given up: kept on the object (deliveryFailures()) and logged for Workers Logs.
+        console.error(`approval webhook undeliverable after ${attempt} attempts: ${item.key} ${error}`);
         failures.push({
           key: item.key,
           url: item.target?.url ?? 'd1',

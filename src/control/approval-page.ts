@@ -103,7 +103,7 @@ ${
   );
 }
 
-function view(state: ApprovalState, canDecide: boolean, csrf: string, flash: string): string {
+function view(state: ApprovalState, canDecide: boolean, csrf: string, flash: string, preselect: string): string {
   const r = state.request;
   const approvals = state.decisions.filter((d) => d.verdict === 'approve').length;
   return `<h1>Approval for ${esc(r.method)} ${esc(r.path)}</h1>
@@ -126,8 +126,8 @@ ${
     ? `<form id="decide" method="post" action="/_gateway/approvals/${esc(state.id)}/decide">
 <input type="hidden" name="csrf" value="${esc(csrf)}">
 <label>Reason<br><textarea name="reason" rows="3" cols="60" maxlength="500"></textarea></label><br>
-<button type="submit" name="decision" value="approve" id="approve">Approve</button>
-<button type="submit" name="decision" value="deny" id="deny">Deny</button></form>`
+<button type="submit" name="decision" value="approve" id="approve"${preselect === 'approve' ? ' autofocus' : ''}>Approve</button>
+<button type="submit" name="decision" value="deny" id="deny"${preselect === 'deny' ? ' autofocus' : ''}>Deny</button></form>`
     : ''
 }`;
 }
@@ -157,7 +157,9 @@ export const approvalPage = new Hono<ControlEnv>()
         oid !== undefined &&
         oid !== state.request.requesterOid &&
         !state.decisions.some((d) => d.approverOid === oid);
-      return html(view(state, canDecide, await csrfFor(c.req.raw, id), c.req.query('flash') ?? ''));
+      return html(
+        view(state, canDecide, await csrfFor(c.req.raw, id), c.req.query('flash') ?? '', c.req.query('decision') ?? ''),
+      );
     });
     // An expired or invalid session: sign in again rather than show a JSON problem.
     if (response.status === 401) return signInPage(c.env, id);
