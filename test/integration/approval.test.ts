@@ -3,6 +3,7 @@
  * hold-open until approved or denied, wait timeout then retry, exact binding, single use.
  */
 
+import { listDurableObjectIds } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createGroup, decide, eventually, pendingApprovalFor, rgPath, stubFor, tokens } from './approval-helpers.ts';
@@ -174,6 +175,7 @@ describe('approval gate: holding the request open', () => {
 
   it('does not call the approval object for requests that need no approval', async () => {
     const t = await tokens();
+    const before = (await listDurableObjectIds(env.APPROVALS)).length;
     const response = await gateway(rgPath('no-approval'), {
       token: t.alice,
       method: 'PUT',
@@ -183,5 +185,20 @@ describe('approval gate: holding the request open', () => {
     expect(response.status).toBe(201);
     const row = await auditRow(response.headers.get('x-edgeward-request-id') ?? '');
     expect(row).toMatchObject({ decision: 'allow', approval_id: null });
+    const read = await gateway('/arm/subscriptions?api-version=2022-12-01', {
+      token: await mintToken({ user: 'alice@contoso.com', groups: ['readers'] }),
+    });
+    expect(read.status).toBe(200);
+    await read.arrayBuffer();
+    // No approval object was created (or touched into existence) by either request.
+    expect((await listDurableObjectIds(env.APPROVALS)).length).toBe(before);
+    // Control: a request held for approval does create one.
+    const held = await gateway(rgPath('no-approval'), {
+      token: t.alice,
+      method: 'DELETE',
+      headers: { prefer: 'wait=0' },
+    });
+    expect(held.status).toBe(403);
+    expect((await listDurableObjectIds(env.APPROVALS)).length).toBe(before + 1);
   });
 });
