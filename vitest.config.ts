@@ -11,10 +11,16 @@ import { defineConfig } from 'vitest/config';
 import { startDemoArm } from './scripts/dev-stack/demo-arm.mjs';
 import directory from './scripts/dev-stack/directory.json' with { type: 'json' };
 import { startMockEntra } from './scripts/dev-stack/mock-entra.mjs';
+import { startWebhookReceiver } from './test/webhook-receiver.mjs';
+
+// Test-only Standard Webhooks secrets (approvals): outbound events and inbound decision callbacks.
+const APPROVAL_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const APPROVAL_CALLBACK_SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
 
 export default defineConfig(async () => {
   const entra = await startMockEntra({ directory, unref: true });
   const arm = await startDemoArm({ tenantId: directory.tenantId, unref: true });
+  const receiver = await startWebhookReceiver({ unref: true });
   const migrations = await readD1Migrations('./migrations');
   return {
     test: {
@@ -32,6 +38,10 @@ export default defineConfig(async () => {
                   ENTRA_AUTHORITY: entra.url,
                   UPSTREAM_ARM: arm.url,
                   TEST_MIGRATIONS: migrations,
+                  APPROVAL_WEBHOOK_URLS: `${receiver.url}/hook,slack:${receiver.url}/slack,teams:${receiver.url}/teams`,
+                  APPROVAL_WEBHOOK_SECRET,
+                  APPROVAL_CALLBACK_SECRET,
+                  WEBHOOK_RECEIVER_URL: receiver.url,
                 },
               },
             }),

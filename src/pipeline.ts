@@ -8,15 +8,12 @@
  * is a problem+json response. Bodies stream both ways; only a body held for approval is read whole
  * (capped), because the approval binds to its hash.
  */
-import { type ApprovalObject, approvalIdFor } from './approval/index.ts';
+import { approvalGate } from './approval/index.ts';
 import { isMutation, RequestAudit } from './audit/index.ts';
 import { authenticate } from './auth/index.ts';
 import {
-  approvalDenied,
-  approvalPending,
   auditUnavailable,
   badRequest,
-  bodyTooLarge,
   noRoute,
   policyDenied,
   upstreamUnmaskable,
@@ -27,9 +24,6 @@ import { createMaskStream, type MaskReport } from './mask/index.ts';
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
 import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
-import { sha256Hex } from './util/sha256.ts';
-
-export const APPROVAL_BODY_LIMIT = 1024 * 1024;
 
 export interface PipelineDeps {
   env: Env;
@@ -81,47 +75,20 @@ export async function proxyRequest(
 
     let body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body;
     if (decision.effect === 'require_approval' && decision.approval) {
-      const bytes = await readBodyCapped(request, APPROVAL_BODY_LIMIT);
-      body = bytes.byteLength > 0 ? bytes : null;
-      const approvalId = await approvalIdFor({
-        connection: route.connection.name,
-        method: request.method,
-        path: route.path,
-        query: route.search,
-        bodySha256: await sha256Hex(bytes),
-        subjectOid: principal.subject?.objectId ?? null,
-        actorAppId: principal.actor.appId,
-      });
-      record.approvalId = approvalId;
-      const stub = deps.env.APPROVALS.get(
-        deps.env.APPROVALS.idFromName(approvalId),
-      ) as DurableObjectStub<ApprovalObject>;
-      const state = await stub.open(
-        approvalId,
+      body = await approvalGate(
         {
+          request,
           connection: route.connection.name,
-          method: request.method,
           path: route.path,
-          query: record.query,
+          search: route.search,
+          principal,
+          approval: decision.approval,
           ruleId: decision.decidingRuleId ?? '',
-          requesterOid: principal.subject?.objectId ?? null,
-          requesterAppId: principal.actor.appId,
+          maskKeys: decision.mask.keys,
+          record,
         },
-        {
-          groups: decision.approval.groups,
-          users: decision.approval.users,
-          count: decision.approval.count,
-          ttlSeconds: decision.approval.ttl_seconds,
-        },
-        deps.now(),
+        deps,
       );
-      if (state.status === 'denied') {
-        throw approvalDenied(approvalId, state.decisions.find((d) => d.verdict === 'deny')?.reason ?? '');
-      }
-      if (state.status !== 'approved' || !(await stub.consume(deps.now()))) {
-        record.outcome = 'approval_pending';
-        throw approvalPending(approvalId, state.expiresAt);
-      }
     }
 
     if (isMutation(request.method)) {
@@ -219,30 +186,4 @@ function unmaskableReason(headers: Headers): string | undefined {
   const encoding = (headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding !== 'identity') return `content-encoding ${encoding} cannot be masked`;
   return undefined;
-}
-
-async function readBodyCapped(request: Request, limit: number): Promise<ArrayBuffer> {
-  if (!request.body) return new ArrayBuffer(0);
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw bodyTooLarge(limit);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw bodyTooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes.buffer;
 }

@@ -4,7 +4,7 @@
 // does ({authority}/{tid}/.well-known/openid-configuration, {authority}/{tid}/v2.0/...,
 // {authority}/{tid}/discovery/v2.0/keys), with Entra's real issuer strings, and mints RS256
 // tokens shaped like Entra's v1/v2 access tokens. It never talks to the real Entra ID.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
@@ -85,8 +85,91 @@ export async function startMockEntra(options = {}) {
         return send(400, { error: String(error) });
       }
     }
+    if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET') return authorize(url, tid, res);
+    if (rest === 'oauth2/v2.0/token' && req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const result = await redeem(new URLSearchParams(body));
+      return send(result.status, result.body);
+    }
     return send(404, { error: 'not_found' });
   });
+
+  // Authorization code flow with PKCE (development only): /authorize shows a sign-in form (any
+  // user of the directory or a new name, and the groups to put in the token); submitting it
+  // (the same URL with `login`) redirects to redirect_uri with a one-time code; /token redeems
+  // the code only with the matching redirect_uri, client_id and S256 code_verifier.
+  const codes = new Map();
+  function authorize(url, tid, res) {
+    const p = url.searchParams;
+    const html = (status, body) => {
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><html><head><title>Mock Entra sign-in</title></head><body>${body}</body></html>`);
+    };
+    if (p.get('response_type') !== 'code' || !p.get('redirect_uri') || !p.get('client_id')) {
+      return html(400, '<p>response_type=code, client_id and redirect_uri are required</p>');
+    }
+    if (p.get('code_challenge_method') !== 'S256' || !p.get('code_challenge')) {
+      return html(400, '<p>PKCE with S256 is required</p>');
+    }
+    if (!p.get('login')) {
+      const hidden = [...p]
+        .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+        .join('');
+      return html(
+        200,
+        `<h1>Sign in (mock Entra)</h1><form id="login" method="get">${hidden}
+<label>User <input name="login" id="login-user" value="${escapeHtml(p.get('login_hint') ?? '')}"></label>
+<label>Groups <input name="login_groups" id="login-groups" value=""></label>
+<button type="submit" id="login-submit">Sign in</button></form>`,
+      );
+    }
+    const code = randomBytes(24).toString('base64url');
+    codes.set(code, {
+      tid,
+      user: p.get('login'),
+      groups: (p.get('login_groups') ?? '')
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
+      clientId: p.get('client_id'),
+      redirectUri: p.get('redirect_uri'),
+      challenge: p.get('code_challenge'),
+      expires: Date.now() + 300_000,
+    });
+    const target = new URL(p.get('redirect_uri'));
+    target.searchParams.set('code', code);
+    if (p.get('state')) target.searchParams.set('state', p.get('state'));
+    res.writeHead(302, { location: target.toString() });
+    res.end();
+  }
+
+  async function redeem(form) {
+    const error = (description) => ({ status: 400, body: { error: 'invalid_grant', error_description: description } });
+    if (form.get('grant_type') !== 'authorization_code')
+      return { status: 400, body: { error: 'unsupported_grant_type' } };
+    const entry = codes.get(form.get('code') ?? '');
+    codes.delete(form.get('code') ?? '');
+    if (!entry || entry.expires < Date.now()) return error('unknown or expired code');
+    if (entry.clientId !== form.get('client_id') || entry.redirectUri !== form.get('redirect_uri')) {
+      return error('client_id or redirect_uri mismatch');
+    }
+    const verifier = form.get('code_verifier') ?? '';
+    if (createHash('sha256').update(verifier).digest('base64url') !== entry.challenge)
+      return error('PKCE verification failed');
+    stats.token++;
+    const accessToken = await mint({
+      user: entry.user,
+      groups: entry.groups,
+      app: entry.clientId,
+      tenantId: entry.tid,
+      audience: directory.gatewayAppId,
+    });
+    return {
+      status: 200,
+      body: { token_type: 'Bearer', access_token: accessToken, expires_in: 3600, scope: form.get('scope') ?? '' },
+    };
+  }
 
   const directory = options.directory ?? {};
 
@@ -151,6 +234,10 @@ export async function startMockEntra(options = {}) {
         server.close(() => resolve());
       }),
   };
+}
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 /** A stable GUID-shaped id derived from a name (for users not in the directory). */

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { EdgewardError } from '../errors.ts';
 import { problemResponse } from '../problem.ts';
+import { approvalPage } from './approval-page.ts';
 import { approvalsApi } from './approvals-api.ts';
 import { auditApi } from './audit-api.ts';
 import type { ControlEnv } from './audited.ts';
@@ -13,6 +14,7 @@ import { healthApi } from './health.ts';
 export const controlPlane = new Hono<ControlEnv>()
   .route('/', healthApi)
   .route('/', auditApi)
+  .route('/', approvalPage)
   .route('/', approvalsApi)
   .all('*', () =>
     problemResponse(

@@ -97,7 +97,7 @@ describe('the pipeline in workerd with real D1 and Durable Objects', () => {
     const approver = await mintToken({ user: 'bob@contoso.com', groups: ['approvers'] });
     const path = `/arm/subscriptions/${SUB}/resourceGroups/demo-rg?api-version=2021-04-01`;
 
-    const first = await gateway(path, { token: writer, method: 'DELETE' });
+    const first = await gateway(path, { token: writer, method: 'DELETE', headers: { prefer: 'respond-async' } });
     expect(first.status).toBe(202);
     const pending = (await first.json()) as { code: string; approvalId: string; statusUrl: string };
     expect(pending.code).toBe('EDGEWARD_APPROVAL_PENDING');

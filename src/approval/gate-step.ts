@@ -1,0 +1,222 @@
+/**
+ * The approval gate step of the pipeline, for a request whose policy decision is
+ * `require_approval` (requests that need no approval never reach this module: no DO call).
+ *
+ * Contract: reads the body (capped), binds it to its approval (./gate.ts), and then either
+ * - returns the body bytes to send upstream, having consumed the approved round exactly once and
+ *   set `approvers` on the audit record; or
+ * - throws a typed error: 403 EDGEWARD_APPROVAL_DENIED (denied, expired or cancelled, with the
+ *   reason), or EDGEWARD_APPROVAL_PENDING when the wait ended first — 403 by default (so `az` and
+ *   `kubectl` report it instead of mistaking it for success), 202 when the client opted into
+ *   asynchronous processing with `Prefer: respond-async` (RFC 7240 §4.1).
+ * While the approval is pending the request is held open up to `Prefer: wait=N` (RFC 7240 §4.3),
+ * capped by `APPROVAL_MAX_WAIT_SECONDS` (also the default). A Durable Object reset while waiting
+ * is retried with a fresh stub; the approval itself lives in storage and is unaffected.
+ */
+import type { AuditRecord } from '../audit/index.ts';
+import type { Principal } from '../auth/index.ts';
+import { approvalDenied, approvalPending, bodyTooLarge, EdgewardError } from '../errors.ts';
+import type { ApprovalSpec } from '../policy/index.ts';
+import { sha256Hex } from '../util/sha256.ts';
+import type { ApprovalObject } from './approval-object.ts';
+import { approvalIdFor } from './gate.ts';
+import { parsePrefer } from './prefer.ts';
+import { bodyPreview } from './preview.ts';
+import { type ApprovalState, approversOf } from './state-machine.ts';
+
+export const APPROVAL_BODY_LIMIT = 1024 * 1024;
+export const APPROVAL_ID_HEADER = 'x-edgeward-approval-id';
+const DEFAULT_MAX_WAIT_SECONDS = 25;
+
+export interface GateInput {
+  request: Request;
+  connection: string;
+  path: string;
+  search: string;
+  principal: Principal;
+  approval: ApprovalSpec & { reason_required?: boolean; deny_count?: number };
+  ruleId: string;
+  maskKeys: readonly string[];
+  record: AuditRecord;
+}
+
+export interface GateDeps {
+  env: Env;
+  now(): number;
+}
+
+/** Hold, match and consume; returns the body to send upstream (null when empty). */
+export async function approvalGate(input: GateInput, deps: GateDeps): Promise<ArrayBuffer | null> {
+  const { request, principal, record } = input;
+  const bytes = await readBodyCapped(request, APPROVAL_BODY_LIMIT);
+  const bodySha256 = await sha256Hex(bytes);
+  const approvalId = await approvalIdFor({
+    connection: input.connection,
+    method: request.method,
+    path: input.path,
+    query: input.search,
+    bodySha256,
+    subjectOid: principal.subject?.objectId ?? null,
+    actorAppId: principal.actor.appId,
+  });
+  record.approvalId = approvalId;
+  const explicit = request.headers.get(APPROVAL_ID_HEADER);
+  if (explicit !== null && explicit.trim() !== approvalId) {
+    throw new EdgewardError('EDGEWARD_APPROVAL_NOT_FOUND', 409, 'Approval does not match', {
+      publicDetail: `Approval ${explicit.slice(0, 64)} is not bound to this request (method, path, query, body and caller must be identical).`,
+      auditDetail: `explicit approval id ${explicit.slice(0, 64)} != ${approvalId}`,
+      extensions: { approvalId },
+    });
+  }
+
+  const prefer = parsePrefer(request.headers.get('prefer'));
+  const cap = maxWaitSeconds(deps.env);
+  const waitMs = Math.min(prefer.wait ?? (prefer.respondAsync ? 0 : cap), cap) * 1000;
+  let deadline = deps.now() + waitMs;
+  const link = `${new URL(request.url).origin}/_gateway/approvals/${approvalId}`;
+  const summary = {
+    connection: input.connection,
+    method: request.method,
+    path: input.path,
+    query: record.query,
+    ruleId: input.ruleId,
+    requesterOid: principal.subject?.objectId ?? null,
+    requesterAppId: principal.actor.appId,
+    ...(principal.subject?.displayName ? { requesterName: principal.subject.displayName } : {}),
+    operation: record.operation ?? `${request.method} ${input.path}`,
+    resource: record.resourceId ?? input.path,
+    bodyPreview: bodyPreview(bytes, input.maskKeys),
+    bodySha256,
+  };
+  const policy = {
+    groups: input.approval.groups,
+    users: input.approval.users,
+    count: input.approval.count,
+    ttlSeconds: input.approval.ttl_seconds,
+    denyCount: input.approval.deny_count ?? 1,
+    reasonRequired: input.approval.reason_required ?? false,
+  };
+  const object = new ApprovalClient(deps.env, approvalId);
+  const open = () => object.call((s) => s.open(approvalId, summary, policy, link, deps.now()));
+
+  // One round trip for the common cases: a new approval, or the retry of an approved one.
+  const claimed = await object.call((s) => s.claim(approvalId, summary, policy, link, deps.now()));
+  if (claimed.consumed) {
+    record.approvers = approversOf(claimed.state);
+    return bytes.byteLength > 0 ? bytes : null;
+  }
+  let state: ApprovalState = claimed.state;
+  for (;;) {
+    if (state.status === 'approved') {
+      const consumed = await object.stub.consume(state.round, deps.now());
+      if (consumed) {
+        record.approvers = approversOf(consumed);
+        return bytes.byteLength > 0 ? bytes : null;
+      }
+      // A concurrent retry consumed this round first: this request needs an approval of its own;
+      // open it and answer now rather than hold a duplicate for a whole new wait.
+      state = await open();
+      deadline = deps.now();
+      continue;
+    }
+    if (state.status === 'denied') {
+      record.approvers = approversOf(state);
+      throw approvalDenied(approvalId, state.decisions.find((d) => d.verdict === 'deny')?.reason ?? '');
+    }
+    if (state.status === 'expired' || state.status === 'cancelled') throw ended(approvalId, state.status);
+    if (state.status === 'consumed') {
+      state = await open();
+      continue;
+    }
+    const remaining = deadline - deps.now();
+    if (remaining <= 0) {
+      record.outcome = 'approval_pending';
+      throw pending(approvalId, state.expiresAt, prefer.respondAsync);
+    }
+    const round = state.round;
+    state = (await object.call((s) => s.wait(round, remaining))) ?? (await open());
+  }
+}
+
+/** A stub that is replaced when the object was reset (eviction, deploy, restart) mid-call. */
+class ApprovalClient {
+  stub: DurableObjectStub<ApprovalObject>;
+  readonly #env: Env;
+  readonly #id: string;
+  constructor(env: Env, id: string) {
+    this.#env = env;
+    this.#id = id;
+    this.stub = this.#fresh();
+  }
+  #fresh() {
+    return this.#env.APPROVALS.get(this.#env.APPROVALS.idFromName(this.#id)) as DurableObjectStub<ApprovalObject>;
+  }
+  /** Only for idempotent calls (open, status, wait). */
+  async call<T>(fn: (stub: DurableObjectStub<ApprovalObject>) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn(this.stub);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        this.stub = this.#fresh();
+      }
+    }
+  }
+}
+
+function maxWaitSeconds(env: Env): number {
+  const value = Number(env.APPROVAL_MAX_WAIT_SECONDS ?? DEFAULT_MAX_WAIT_SECONDS);
+  return Number.isFinite(value) ? Math.min(Math.max(Math.floor(value), 0), 300) : DEFAULT_MAX_WAIT_SECONDS;
+}
+
+function pending(approvalId: string, expiresAt: string, respondAsync: boolean): EdgewardError {
+  const accepted = approvalPending(approvalId, expiresAt);
+  if (respondAsync) {
+    return new EdgewardError(accepted.code, 202, accepted.title, {
+      ...(accepted.publicDetail ? { publicDetail: accepted.publicDetail } : {}),
+      ...(accepted.auditDetail ? { auditDetail: accepted.auditDetail } : {}),
+      extensions: accepted.extensions,
+      headers: { ...accepted.headers, 'preference-applied': 'respond-async' },
+    });
+  }
+  return new EdgewardError(accepted.code, 403, accepted.title, {
+    publicDetail: `This request needs an approval (${approvalId}), still pending. Ask an approver to review ${accepted.extensions.statusUrl}; then send the same request again before ${expiresAt}.`,
+    ...(accepted.auditDetail ? { auditDetail: accepted.auditDetail } : {}),
+    extensions: accepted.extensions,
+    headers: accepted.headers,
+  });
+}
+
+function ended(approvalId: string, status: 'expired' | 'cancelled'): EdgewardError {
+  return new EdgewardError('EDGEWARD_APPROVAL_DENIED', 403, `Approval ${status}`, {
+    publicDetail: `The approval for this request was ${status}. Send it again to ask for a new one.`,
+    auditDetail: `approval ${approvalId} ${status}`,
+    extensions: { approvalId },
+  });
+}
+
+async function readBodyCapped(request: Request, limit: number): Promise<ArrayBuffer> {
+  if (!request.body) return new ArrayBuffer(0);
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw bodyTooLarge(limit);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw bodyTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes.buffer;
+}

@@ -1,0 +1,193 @@
+/**
+ * Outbound approval events and their chat adapters (pure: plain data in, JSON body out).
+ *
+ * Contract: every event carries the same facts — approval id and round, event type, status, the
+ * request summary (connection, method, path, operation, resource, masked body preview), subject and
+ * actor, the rule, quorum, expiry and links to the approver's page. No token and no unmasked
+ * secret is ever part of an event. Slack gets Block Kit, Teams (Workflows) an Adaptive Card.
+ */
+import type { ApprovalState, ApprovalTransition } from './state-machine.ts';
+
+export type WebhookKind = 'standard' | 'slack' | 'teams';
+
+export interface WebhookTarget {
+  kind: WebhookKind;
+  url: string;
+}
+
+/** `APPROVAL_WEBHOOK_URLS`: comma-separated URLs, each optionally prefixed `slack:` or `teams:`. */
+export function parseWebhookTargets(value: string | undefined): WebhookTarget[] {
+  const targets: WebhookTarget[] = [];
+  for (const item of (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const match = /^(slack|teams|standard):(https?:\/\/.+)$/.exec(item);
+    const kind = (match?.[1] ?? 'standard') as WebhookKind;
+    const url = match?.[2] ?? item;
+    if (URL.canParse(url)) targets.push({ kind, url });
+  }
+  return targets;
+}
+
+export interface ApprovalEvent {
+  type: `approval.${ApprovalTransition['event']}`;
+  timestamp: string;
+  data: {
+    approvalId: string;
+    round: number;
+    status: ApprovalState['status'];
+    request: {
+      connection: string;
+      method: string;
+      path: string;
+      query: string;
+      operation: string | null;
+      resource: string | null;
+      bodyPreview: string | null;
+    };
+    subject: { objectId: string | null; name: string | null };
+    actor: { appId: string };
+    rule: string;
+    quorum: {
+      count: number;
+      denyCount: number;
+      groups: readonly string[];
+      users: readonly string[];
+      approvals: number;
+      denials: number;
+    };
+    expiresAt: string;
+    transition: { by: string | null; reason: string; at: string };
+    links: { page: string; approve: string; deny: string; decision: string; status: string };
+  };
+}
+
+export function approvalEvent(state: ApprovalState, transition: ApprovalTransition): ApprovalEvent {
+  const r = state.request;
+  const approvals = state.decisions.filter((d) => d.verdict === 'approve').length;
+  return {
+    type: `approval.${transition.event}`,
+    timestamp: transition.at,
+    data: {
+      approvalId: state.id,
+      round: state.round,
+      status: state.status,
+      request: {
+        connection: r.connection,
+        method: r.method,
+        path: r.path,
+        query: r.query,
+        operation: r.operation ?? null,
+        resource: r.resource ?? null,
+        bodyPreview: r.bodyPreview ?? null,
+      },
+      subject: { objectId: r.requesterOid, name: r.requesterName ?? null },
+      actor: { appId: r.requesterAppId },
+      rule: r.ruleId,
+      quorum: {
+        count: state.policy.count,
+        denyCount: state.policy.denyCount ?? 1,
+        groups: state.policy.groups,
+        users: state.policy.users,
+        approvals,
+        denials: state.decisions.length - approvals,
+      },
+      expiresAt: state.expiresAt,
+      transition: { by: transition.by, reason: transition.reason, at: transition.at },
+      links: {
+        page: state.link,
+        approve: `${state.link}?decision=approve`,
+        deny: `${state.link}?decision=deny`,
+        decision: `${state.link}/decision`,
+        status: state.link,
+      },
+    },
+  };
+}
+
+const headline = (e: ApprovalEvent) => {
+  const d = e.data;
+  const who = d.subject.name ?? d.subject.objectId ?? `app ${d.actor.appId}`;
+  return `${d.status === 'pending' ? 'Approval needed' : `Approval ${d.status}`}: ${who} → ${d.request.method} ${d.request.path}`;
+};
+
+const facts = (e: ApprovalEvent): [string, string][] => {
+  const d = e.data;
+  return [
+    ['Connection', d.request.connection],
+    ['Operation', d.request.operation ?? `${d.request.method} ${d.request.path}`],
+    ['Resource', d.request.resource ?? d.request.path],
+    ['Subject', d.subject.name ?? d.subject.objectId ?? '(none: app-only)'],
+    ['Actor app', d.actor.appId],
+    ['Rule', d.rule],
+    ['Quorum', `${d.quorum.approvals}/${d.quorum.count} approvals`],
+    ['Expires', d.expiresAt],
+  ];
+};
+
+/** Slack incoming webhook, Block Kit. */
+export function slackMessage(e: ApprovalEvent): unknown {
+  return {
+    text: headline(e),
+    blocks: [
+      { type: 'header', text: { type: 'plain_text', text: headline(e).slice(0, 150) } },
+      {
+        type: 'section',
+        fields: facts(e)
+          .map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${v}` }))
+          .slice(0, 10),
+      },
+      ...(e.data.request.bodyPreview
+        ? [
+            {
+              type: 'section',
+              text: { type: 'mrkdwn', text: `\`\`\`${e.data.request.bodyPreview.slice(0, 2800)}\`\`\`` },
+            },
+          ]
+        : []),
+      {
+        type: 'actions',
+        elements: [
+          { type: 'button', text: { type: 'plain_text', text: 'Review' }, url: e.data.links.page, style: 'primary' },
+        ],
+      },
+    ],
+  };
+}
+
+/** Teams Workflows webhook ("When a Teams webhook request is received"): an Adaptive Card attachment. */
+export function teamsMessage(e: ApprovalEvent): unknown {
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body: [
+            { type: 'TextBlock', size: 'Medium', weight: 'Bolder', wrap: true, text: headline(e) },
+            { type: 'FactSet', facts: facts(e).map(([title, value]) => ({ title, value })) },
+            ...(e.data.request.bodyPreview
+              ? [
+                  {
+                    type: 'TextBlock',
+                    fontType: 'Monospace',
+                    wrap: true,
+                    text: e.data.request.bodyPreview.slice(0, 2000),
+                  },
+                ]
+              : []),
+          ],
+          actions: [{ type: 'Action.OpenUrl', title: 'Review', url: e.data.links.page }],
+        },
+      },
+    ],
+  };
+}
+
+export function webhookBody(kind: WebhookKind, e: ApprovalEvent): string {
+  return JSON.stringify(kind === 'slack' ? slackMessage(e) : kind === 'teams' ? teamsMessage(e) : e);
+}
