@@ -34,6 +34,8 @@ export function principalMatches(match: PrincipalMatch | undefined, principal: P
   if (!match) return true;
   if (match.app_only !== undefined && match.app_only !== (principal.subject === null)) return false;
   if (match.subjects && !(principal.subject && match.subjects.includes(principal.subject.objectId))) return false;
+  // Issue 3: groups unknown (overage not resolved) → a group condition never matches (fail closed).
+  if (match.groups !== undefined && principal.groupsResolved === false) return false;
   return (
     anyOf(match.groups, principal.groups) &&
     anyOf(match.apps, [principal.actor.appId]) &&
