@@ -154,7 +154,9 @@ function classifyJoseError(error: unknown): VerifyResult {
   if (error instanceof joseErrors.JWTExpired) return fail('expired', 'exp is in the past');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'exp') return fail(error.reason === 'missing' ? 'missing_exp' : 'claim_invalid', error.message);
-    if (error.claim === 'nbf') return fail('not_yet_valid', error.message);
+    if (error.claim === 'nbf') {
+      return fail(error.reason === 'check_failed' ? 'not_yet_valid' : 'claim_invalid', error.message);
+    }
     if (error.claim === 'iss') return fail('issuer_mismatch', 'iss does not match the discovered issuer');
     return fail('claim_invalid', `${error.claim}: ${error.message}`);
   }
