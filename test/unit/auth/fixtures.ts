@@ -38,11 +38,11 @@ export class TestAuthority {
   v2Issuer = (tid: string) => `https://login.microsoftonline.com/${tid}/v2.0`;
   jwksUri = (tid: string) => `${AUTHORITY}/${tid}/discovery/v2.0/keys`;
 
-  constructor(
-    keys: TestKey[],
-    readonly tenants: string[] = [TID],
-  ) {
+  readonly tenants: string[];
+
+  constructor(keys: TestKey[], tenants: string[] = [TID]) {
     this.published = keys.map((k) => k.publicJwk);
+    this.tenants = tenants;
   }
 
   readonly fetch: FetchLike = async (url) => {
