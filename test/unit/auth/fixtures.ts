@@ -31,7 +31,7 @@ export async function makeKey(kid: string): Promise<TestKey> {
 
 /** An in-memory authority for the tenants in `tenants`; mutate `published` to rotate keys. */
 export class TestAuthority {
-  published: JWK[];
+  published: (JWK & { issuer?: string })[];
   available = true;
   stats = { discovery: 0, jwks: 0 };
   /** Per-tenant v2 issuer override (e.g. a `{tenantid}` template). */
