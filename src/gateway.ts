@@ -1,7 +1,8 @@
 /**
- * Per-isolate gateway state: validated configuration, the compiled policy and the
- * authenticator (Entra key and verified-token caches). Built once per isolate (and rebuilt only if the Worker's vars change), so no request pays
- * for parsing config, compiling policy or importing keys.
+ * Per-isolate gateway state: validated configuration, the compiled policy and the authenticator
+ * (with its Entra key, verified-token and group caches). Built once per isolate (and rebuilt only
+ * if the Worker's vars change), so no request pays for parsing config, compiling policy or
+ * importing keys.
  *
  * Contract: `loadGateway` throws a misconfiguration error naming every unsafe or invalid setting;
  * the gateway never serves with a configuration it could not validate.

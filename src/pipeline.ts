@@ -63,7 +63,7 @@ export async function proxyRequest(
       audiences: route.connection.audiences ?? gateway.config.defaultAudiences,
       nowMs: deps.now(),
       passthrough: route.connection.credential === 'passthrough',
-      waitUntil: deps.waitUntil,
+      waitUntil: (promise) => deps.waitUntil(promise),
     });
     record.principal = principal;
     record.actorMode = principal.actorMode;
