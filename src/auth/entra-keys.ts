@@ -13,7 +13,8 @@
  * - an unknown `kid` triggers one synchronous refetch, at most once per tenant per
  *   `unknownKidRefetchMs` (5 min), so random kids cannot make the gateway hammer Entra;
  * - when Entra cannot be reached, keys fetched within `maxStaleMs` (24 h) stay usable; with nothing
- *   usable `KeysUnavailableError` is thrown and the caller fails closed (503). Never accepts.
+ *   usable `KeysUnavailableError` is thrown and the caller fails closed (503). Never accepts. After
+ *   such a failure, Entra is not asked again for `coldRetryMs` (10 s): an outage is not amplified.
  */
 import { importJWK } from 'jose';
 
@@ -59,6 +60,8 @@ export interface EntraKeySourceOptions {
   maxStaleMs?: number;
   unknownKidRefetchMs?: number;
   refreshRetryMs?: number;
+  /** With nothing cached and Entra down, refuse without refetching for this long (no hammering). */
+  coldRetryMs?: number;
 }
 
 export interface ResolveContext {
@@ -76,12 +79,15 @@ export class EntraKeySource {
   readonly #maxStaleMs: number;
   readonly #unknownKidRefetchMs: number;
   readonly #refreshRetryMs: number;
+  readonly #coldRetryMs: number;
   readonly #cache = new Map<string, TenantKeys>();
   readonly #inflight = new Map<string, Promise<TenantKeys>>();
   /** Last unknown-kid refetch per tenant. */
   readonly #unknownKidRefetchAt = new Map<string, number>();
   /** Last background refresh attempt per tenant/version. */
   readonly #refreshAttemptAt = new Map<string, number>();
+  /** Last failed cold load per tenant/version, when nothing usable was cached. */
+  readonly #coldFailedAt = new Map<string, number>();
 
   constructor(options: EntraKeySourceOptions) {
     this.#authority = options.authority.replace(/\/+$/, '');
@@ -93,6 +99,7 @@ export class EntraKeySource {
     this.#maxStaleMs = options.maxStaleMs ?? 24 * 60 * 60 * 1000;
     this.#unknownKidRefetchMs = options.unknownKidRefetchMs ?? 5 * 60 * 1000;
     this.#refreshRetryMs = options.refreshRetryMs ?? 60 * 1000;
+    this.#coldRetryMs = options.coldRetryMs ?? 10 * 1000;
   }
 
   /** Issuer and key for a token; `key` is undefined when the kid is not published. */
@@ -137,11 +144,19 @@ export class EntraKeySource {
     const shared = await this.#store?.get(cacheKey).catch(() => undefined);
     const now = this.#now();
     if (shared && now - shared.fetchedAt <= this.#freshMs) return this.#adopt(cacheKey, shared);
+    const usable = (shared && now - shared.fetchedAt <= this.#maxStaleMs) || previous !== undefined;
+    const failedAt = this.#coldFailedAt.get(cacheKey) ?? Number.NEGATIVE_INFINITY;
+    if (!usable && now - failedAt < this.#coldRetryMs) {
+      throw new KeysUnavailableError(`keys for tenant ${tenantId} v${version} unavailable: Entra failed recently`);
+    }
     try {
-      return await this.#network(cacheKey, tenantId, version);
+      const loaded = await this.#network(cacheKey, tenantId, version);
+      this.#coldFailedAt.delete(cacheKey);
+      return loaded;
     } catch (error) {
       if (shared && now - shared.fetchedAt <= this.#maxStaleMs) return this.#adopt(cacheKey, shared);
       if (previous && now - previous.fetchedAt <= this.#maxStaleMs) return previous;
+      this.#coldFailedAt.set(cacheKey, now);
       throw new KeysUnavailableError(
         `keys for tenant ${tenantId} v${version} unavailable: ${error instanceof Error ? error.message : 'error'}`,
       );

@@ -202,6 +202,29 @@ describe('EntraKeySource during an Entra outage', () => {
     authority.available = true;
     expect(reason(await verifier()(k1))).toBe('ok');
   });
+
+  it('cold cache: after a failure, Entra is not asked again for 10 s, then recovery is picked up', async () => {
+    let asked = 0;
+    const keys = new EntraKeySource({
+      authority: 'https://login.test',
+      now: () => clock.now,
+      fetch: (url, init) => {
+        asked++;
+        return authority.fetch(url, init);
+      },
+    });
+    const cold = verifier(keys);
+    authority.available = false;
+    for (let i = 0; i < 5; i++) expect(reason(await cold(k1))).toBe('keys_unavailable');
+    expect(asked).toBe(1);
+    authority.available = true;
+    clock.now += 5_000;
+    expect(reason(await cold(k1))).toBe('keys_unavailable');
+    expect(asked).toBe(1);
+    clock.now += 5_000;
+    expect(reason(await cold(k1))).toBe('ok');
+    expect(asked).toBe(3);
+  });
 });
 
 describe('EntraKeySource metadata rules', () => {
