@@ -48,6 +48,11 @@ function ruleMatches(rule: CompiledRule, request: PolicyRequest, principal: Prin
   if (rule.connections && !rule.connections.has(request.connection)) return false;
   if (rule.methods && !rule.methods.has(request.method)) return false;
   if (rule.paths && !rule.paths.some((pattern) => pattern.test(request.path))) return false;
+  // Issue 3: groups unknown → a deny rule's group condition counts as met (fail closed both ways).
+  if (rule.effect === 'deny' && principal.groupsResolved === false && rule.principals?.groups) {
+    const { groups: _unknown, ...rest } = rule.principals;
+    return principalMatches(rest, principal);
+  }
   return principalMatches(rule.principals, principal);
 }
 
