@@ -113,7 +113,7 @@ export class EntraKeySource {
     const now = this.#now();
     let entry = this.#cache.get(cacheKey);
     if (!entry || now - entry.fetchedAt > this.#maxStaleMs) {
-      entry = await this.#coldLoad(cacheKey, tenantId, version, entry);
+      entry = await this.#coldLoad(cacheKey, tenantId, version);
     } else if (now - entry.fetchedAt > this.#freshMs) {
       const lastAttempt = this.#refreshAttemptAt.get(cacheKey) ?? Number.NEGATIVE_INFINITY;
       if (now - lastAttempt >= this.#refreshRetryMs) {
@@ -139,14 +139,14 @@ export class EntraKeySource {
     return { issuer: entry.issuer, ...(key ? { key } : {}) };
   }
 
-  /** Nothing usable in the isolate: the shared cache if fresh, else Entra, else anything not too old. */
-  async #coldLoad(cacheKey: string, tenantId: string, version: TokenVersion, previous?: TenantKeys) {
+  /** Nothing usable in the isolate: the shared cache if fresh, else Entra, else a shared entry under 24 h. */
+  async #coldLoad(cacheKey: string, tenantId: string, version: TokenVersion): Promise<TenantKeys> {
     const shared = await this.#store?.get(cacheKey).catch(() => undefined);
     const now = this.#now();
     if (shared && now - shared.fetchedAt <= this.#freshMs) return this.#adopt(cacheKey, shared);
-    const usable = (shared && now - shared.fetchedAt <= this.#maxStaleMs) || previous !== undefined;
+    const sharedUsable = shared !== undefined && now - shared.fetchedAt <= this.#maxStaleMs;
     const failedAt = this.#coldFailedAt.get(cacheKey) ?? Number.NEGATIVE_INFINITY;
-    if (!usable && now - failedAt < this.#coldRetryMs) {
+    if (!sharedUsable && now - failedAt < this.#coldRetryMs) {
       throw new KeysUnavailableError(`keys for tenant ${tenantId} v${version} unavailable: Entra failed recently`);
     }
     try {
@@ -154,8 +154,7 @@ export class EntraKeySource {
       this.#coldFailedAt.delete(cacheKey);
       return loaded;
     } catch (error) {
-      if (shared && now - shared.fetchedAt <= this.#maxStaleMs) return this.#adopt(cacheKey, shared);
-      if (previous && now - previous.fetchedAt <= this.#maxStaleMs) return previous;
+      if (shared && sharedUsable) return this.#adopt(cacheKey, shared);
       this.#coldFailedAt.set(cacheKey, now);
       throw new KeysUnavailableError(
         `keys for tenant ${tenantId} v${version} unavailable: ${error instanceof Error ? error.message : 'error'}`,
