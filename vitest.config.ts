@@ -10,15 +10,22 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { startDemoArm } from './scripts/dev-stack/demo-arm.mjs';
 import directory from './scripts/dev-stack/directory.json' with { type: 'json' };
-import { startMockEntra } from './scripts/dev-stack/mock-entra.mjs';
 import { startWebhookReceiver } from './test/webhook-receiver.mjs';
 
 // Test-only Standard Webhooks secrets (approvals): outbound events and inbound decision callbacks.
 const APPROVAL_WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const APPROVAL_CALLBACK_SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
 
+import { randomUUIDFor, startMockEntra } from './scripts/dev-stack/mock-entra.mjs';
+import { startMockGraph } from './scripts/dev-stack/mock-graph.mjs';
+
 export default defineConfig(async () => {
   const entra = await startMockEntra({ directory, unref: true });
+  // Group overage (test/integration/auth.test.ts): this user's groups are only in "Graph".
+  const graph = await startMockGraph({
+    memberships: { [randomUUIDFor('overage@contoso.com')]: [directory.groups.readers] },
+    unref: true,
+  });
   const arm = await startDemoArm({ tenantId: directory.tenantId, unref: true });
   const receiver = await startWebhookReceiver({ unref: true });
   const migrations = await readD1Migrations('./migrations');
@@ -37,6 +44,7 @@ export default defineConfig(async () => {
                   ENVIRONMENT: 'test',
                   ENTRA_AUTHORITY: entra.url,
                   UPSTREAM_ARM: arm.url,
+                  GRAPH_ENDPOINT: graph.url,
                   TEST_MIGRATIONS: migrations,
                   APPROVAL_WEBHOOK_URLS: `${receiver.url}/hook,slack:${receiver.url}/slack,teams:${receiver.url}/teams`,
                   APPROVAL_WEBHOOK_SECRET,

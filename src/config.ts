@@ -9,6 +9,9 @@ import * as v from 'valibot';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A client id (GUID) or an App ID URI (`api://…`, `https://…`). */
+const isAudience = (value: string) => GUID.test(value) || (URL.canParse(value) && !/\s/.test(value));
+
 const csv = (value: string) =>
   value
     .split(',')
@@ -24,7 +27,26 @@ const RawConfigSchema = v.object({
     v.transform(csv),
     v.array(v.pipe(v.string(), v.regex(GUID, 'each tenant must be a GUID'))),
   ),
-  GATEWAY_AUDIENCES: v.pipe(v.optional(v.string(), ''), v.transform(csv)),
+  GATEWAY_AUDIENCES: v.pipe(
+    v.optional(v.string(), ''),
+    v.transform(csv),
+    v.array(v.pipe(v.string(), v.check(isAudience, 'each audience must be a client id (GUID) or an App ID URI'))),
+  ),
+  // Identity (issue 3): the agent-on-behalf-of-a-human header, Graph for group overage.
+  SUBJECT_TOKEN_HEADER: v.pipe(
+    v.optional(v.string(), 'x-edgeward-subject-token'),
+    v.regex(/^x-edgeward-[a-z0-9-]+$/i, 'must be an x-edgeward-* header name (those are never sent upstream)'),
+    v.toLowerCase(),
+  ),
+  GRAPH_ENDPOINT: v.pipe(v.optional(v.string(), 'https://graph.microsoft.com'), v.url('must be a URL')),
+  GROUP_CACHE_SECONDS: v.pipe(
+    v.optional(v.string(), '300'),
+    v.transform(Number),
+    v.number(),
+    v.integer(),
+    v.minValue(0),
+    v.maxValue(3600, 'at most 3600 seconds'),
+  ),
   CLOCK_TOLERANCE_SECONDS: v.pipe(
     v.optional(v.string(), '60'),
     v.transform(Number),
@@ -43,6 +65,11 @@ export interface GatewayConfig {
   tenantAllowlist: readonly string[];
   defaultAudiences: readonly string[];
   clockToleranceSeconds: number;
+  /** Lowercase name of the header carrying a human's token for an agent (`x-edgeward-*`). */
+  subjectTokenHeader: string;
+  /** Microsoft Graph base URL (group overage), without trailing slash. */
+  graphEndpoint: string;
+  groupCacheSeconds: number;
   /** Upstream base URL overrides by connection name (from UPSTREAM_<NAME> vars). */
   upstreamOverrides: ReadonlyMap<string, string>;
 }
@@ -72,6 +99,9 @@ export function parseConfig(vars: Record<string, unknown>): ConfigResult {
     tenantAllowlist: raw.TENANT_ALLOWLIST.map((t) => t.toLowerCase()),
     defaultAudiences: raw.GATEWAY_AUDIENCES,
     clockToleranceSeconds: raw.CLOCK_TOLERANCE_SECONDS,
+    subjectTokenHeader: raw.SUBJECT_TOKEN_HEADER,
+    graphEndpoint: raw.GRAPH_ENDPOINT.replace(/\/+$/, ''),
+    groupCacheSeconds: raw.GROUP_CACHE_SECONDS,
     upstreamOverrides,
   };
   errors.push(...unsafeSettings(config));
@@ -86,9 +116,15 @@ function unsafeSettings(config: GatewayConfig): string[] {
   if (!authorityIsHttps && !config.devTokenIssuer) {
     errors.push('ENTRA_AUTHORITY: must be https unless DEV_TOKEN_ISSUER is on');
   }
+  if (!config.graphEndpoint.startsWith('https://') && !config.devTokenIssuer) {
+    errors.push('GRAPH_ENDPOINT: must be https unless DEV_TOKEN_ISSUER is on');
+  }
   if (config.environment === 'production' || config.environment === 'staging') {
     if (config.devTokenIssuer) errors.push(`DEV_TOKEN_ISSUER: must be off in ${config.environment}`);
     if (!authorityIsHttps) errors.push(`ENTRA_AUTHORITY: must be https in ${config.environment}`);
+    if (!config.graphEndpoint.startsWith('https://')) {
+      errors.push(`GRAPH_ENDPOINT: must be https in ${config.environment}`);
+    }
     if (config.defaultAudiences.length === 0) errors.push('GATEWAY_AUDIENCES: at least one audience is required');
   }
   return errors;

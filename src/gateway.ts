@@ -1,13 +1,14 @@
 /**
- * Per-isolate gateway state: validated configuration, the compiled policy and the Entra key
- * cache. Built once per isolate (and rebuilt only if the Worker's vars change), so no request pays
- * for parsing config, compiling policy or importing keys.
+ * Per-isolate gateway state: validated configuration, the compiled policy and the authenticator
+ * (with its Entra key, verified-token and group caches). Built once per isolate (and rebuilt only
+ * if the Worker's vars change), so no request pays for parsing config, compiling policy or
+ * importing keys.
  *
  * Contract: `loadGateway` throws a misconfiguration error naming every unsafe or invalid setting;
  * the gateway never serves with a configuration it could not validate.
  */
 import policySource from '../policies/default.yaml';
-import { EntraKeySource } from './auth/index.ts';
+import { type Authenticator, createWorkerAuthenticator } from './auth/index.ts';
 import { type GatewayConfig, parseConfig } from './config.ts';
 import { EdgewardError } from './errors.ts';
 import { type CompiledPolicy, compilePolicy } from './policy/index.ts';
@@ -15,7 +16,8 @@ import { type CompiledPolicy, compilePolicy } from './policy/index.ts';
 export interface Gateway {
   config: GatewayConfig;
   policy: CompiledPolicy;
-  keys: EntraKeySource;
+  /** Token verification with its key, verified-token and group caches (src/auth). */
+  auth: Authenticator;
 }
 
 let cached: { key: string; gateway: Promise<Gateway> } | undefined;
@@ -39,11 +41,7 @@ async function buildGateway(vars: Record<string, unknown>): Promise<Gateway> {
   if (!config.ok) throw refuseToServe(config.errors);
   const compiled = await compilePolicy(policySource);
   if (!compiled.ok) throw refuseToServe(compiled.errors.map((e) => `policy: ${e}`));
-  const keys = new EntraKeySource({
-    authority: config.value.authority,
-    fetch: (input, init) => fetch(input, init),
-  });
-  return { config: config.value, policy: compiled.policy, keys };
+  return { config: config.value, policy: compiled.policy, auth: createWorkerAuthenticator(config.value) };
 }
 
 function refuseToServe(errors: string[]): EdgewardError {

@@ -10,7 +10,6 @@
  */
 import { approvalGate } from './approval/index.ts';
 import { isMutation, RequestAudit } from './audit/index.ts';
-import { authenticate } from './auth/index.ts';
 import {
   auditUnavailable,
   badRequest,
@@ -54,13 +53,14 @@ export async function proxyRequest(
     record.path = route.path;
 
     record.decision = 'unauthenticated';
-    const principal = await authenticate(request.headers, gateway.keys, {
-      tenantAllowlist: gateway.config.tenantAllowlist,
+    const principal = await gateway.auth.authenticate(request.headers, {
       audiences: route.connection.audiences ?? gateway.config.defaultAudiences,
-      clockToleranceSeconds: gateway.config.clockToleranceSeconds,
-      now: new Date(deps.now()),
+      nowMs: deps.now(),
+      passthrough: route.connection.credential === 'passthrough',
+      waitUntil: (promise) => deps.waitUntil(promise),
     });
     record.principal = principal;
+    record.actorMode = principal.actorMode;
 
     const decision = evaluatePolicy(
       gateway.policy,

@@ -3,7 +3,7 @@
  * own audit row (decision `control`), whatever the handler does.
  */
 import { RequestAudit } from '../audit/index.ts';
-import { authenticate, type Principal } from '../auth/index.ts';
+import type { Principal } from '../auth/index.ts';
 import { EdgewardError } from '../errors.ts';
 import { type Gateway, loadGateway } from '../gateway.ts';
 import { problemResponse, toEdgewardError } from '../problem.ts';
@@ -32,13 +32,13 @@ export async function audited(
   audit.record.decision = 'unauthenticated';
   try {
     const gateway = await loadGateway(env);
-    const principal = await authenticate(request.headers, gateway.keys, {
-      tenantAllowlist: gateway.config.tenantAllowlist,
+    const principal = await gateway.auth.authenticate(request.headers, {
       audiences: gateway.config.defaultAudiences,
-      clockToleranceSeconds: gateway.config.clockToleranceSeconds,
-      now: new Date(),
+      nowMs: Date.now(),
+      waitUntil: (p) => ctx.waitUntil(p),
     });
     audit.record.principal = principal;
+    audit.record.actorMode = principal.actorMode;
     audit.record.decision = 'control';
     const response = await handler(gateway, principal, audit);
     audit.finish({ status: response.status, outcome: 'completed', detail: label }, Date.now());

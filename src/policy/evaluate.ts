@@ -34,6 +34,8 @@ export function principalMatches(match: PrincipalMatch | undefined, principal: P
   if (!match) return true;
   if (match.app_only !== undefined && match.app_only !== (principal.subject === null)) return false;
   if (match.subjects && !(principal.subject && match.subjects.includes(principal.subject.objectId))) return false;
+  // Issue 3: groups unknown (overage not resolved) → a group condition never matches (fail closed).
+  if (match.groups !== undefined && principal.groupsResolved === false) return false;
   return (
     anyOf(match.groups, principal.groups) &&
     anyOf(match.apps, [principal.actor.appId]) &&
@@ -46,6 +48,11 @@ function ruleMatches(rule: CompiledRule, request: PolicyRequest, principal: Prin
   if (rule.connections && !rule.connections.has(request.connection)) return false;
   if (rule.methods && !rule.methods.has(request.method)) return false;
   if (rule.paths && !rule.paths.some((pattern) => pattern.test(request.path))) return false;
+  // Issue 3: groups unknown → a deny rule's group condition counts as met (fail closed both ways).
+  if (rule.effect === 'deny' && principal.groupsResolved === false && rule.principals?.groups) {
+    const { groups: _unknown, ...rest } = rule.principals;
+    return principalMatches(rest, principal);
+  }
   return principalMatches(rule.principals, principal);
 }
 

@@ -41,6 +41,7 @@ export function upstreamRequestHeaders(incoming: Headers, options: UpstreamHeade
   }
   headers.delete('host');
   headers.delete('cookie');
+  headers.delete('x-edgeward-subject-token'); // a human's token (src/auth): never upstream, whatever the prefix rule
   if (!options.forwardAuthorization) headers.delete('authorization');
   if (options.identityEncoding) headers.set('accept-encoding', 'identity');
   headers.set('x-ms-client-request-id', options.requestId);
