@@ -142,6 +142,7 @@ export async function proxyRequest(
 
     // Mutations keep a bounded, masked copy of their body; every body's size is counted.
     const mutation = isMutation(request.method);
+    record.bytesIn = 0;
     if (body instanceof ArrayBuffer) {
       const captured = capturedFromBytes(body, REQUEST_BODY_CAP);
       audit.beforeFinish(() => bodyFields(captured, mutation, decision.mask.keys));
