@@ -46,6 +46,21 @@ export class AuditBufferObject extends DurableObject<Env> {
     return Number(this.ctx.storage.sql.exec('SELECT count(*) AS n FROM held').one().n);
   }
 
+  /** Request ids currently held (oldest first, at most 1000): for operators and tests. */
+  heldIds(): string[] {
+    return this.ctx.storage.sql
+      .exec<{ request_id: string }>('SELECT request_id FROM held ORDER BY rowid LIMIT 1000')
+      .toArray()
+      .map((row) => row.request_id);
+  }
+
+  heldRecord(requestId: string): string | null {
+    const rows = this.ctx.storage.sql
+      .exec<{ record: string }>('SELECT record FROM held WHERE request_id = ?', requestId)
+      .toArray();
+    return rows[0]?.record ?? null;
+  }
+
   override async alarm(): Promise<void> {
     const left = await this.drain();
     if (left > 0) {

@@ -111,7 +111,9 @@ describe('audit rows', () => {
     const broken = { ...env, UPSTREAM_ARM: 'http://127.0.0.1:9' } as Env;
     const waits: Promise<unknown>[] = [];
     const response = await proxyRequest(
-      new Request(`https://edgeward.test/arm${RG}?api-version=2021-04-01`, { headers: { authorization: `Bearer ${token}` } }),
+      new Request(`https://edgeward.test/arm${RG}?api-version=2021-04-01`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
       loadGateway(broken),
       { env: broken, waitUntil: (p) => waits.push(p), now: Date.now },
     );
@@ -146,7 +148,11 @@ describe('audit rows', () => {
     });
     expect(JSON.parse(String(masked.masked_paths))).toEqual(['$.keys[0].value', '$.keys[1].value']);
 
-    const body = JSON.stringify({ location: 'northeurope', tags: { owner: 'alice' }, properties: { adminPassword: 'hunter2' } });
+    const body = JSON.stringify({
+      location: 'northeurope',
+      tags: { owner: 'alice' },
+      properties: { adminPassword: 'hunter2' },
+    });
     const put = await gateway(`/arm${RG}/audit-body-rg?api-version=2021-04-01`, { token, method: 'PUT', body });
     expect(put.status).toBe(201);
     await put.arrayBuffer();
