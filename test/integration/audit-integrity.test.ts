@@ -98,7 +98,7 @@ describe('audit integrity', () => {
     const [a, b] = sealed as [StoredRow, StoredRow];
     const rows = state.rows.map((r) => (r.request_id === a.request_id ? { ...r, status: 204 } : r));
     const { rowHash } = await import('../../src/audit/canonical.ts');
-    const forgedB = { ...b, subject_upn: 'mallory@contoso.com' };
+    const forgedB: StoredRow = { ...b, subject_upn: 'mallory@contoso.com' };
     forgedB.row_hash = await rowHash(forgedB);
     const report = await verify({
       digests: state.digests,
@@ -119,10 +119,10 @@ describe('audit integrity', () => {
     const sealed = state.rows.filter((r) => r.sealed_seq !== null);
     const deleted = sealed[0] as StoredRow;
     const moved = sealed.find((r) => r.sealed_seq !== deleted.sealed_seq) as StoredRow;
-    const inserted = { ...deleted, request_id: '00000000-dead-4bad-8bad-000000000000', sealed_seq: 1 };
-    const rows = [
+    const inserted: StoredRow = { ...deleted, request_id: '00000000-dead-4bad-8bad-000000000000', sealed_seq: 1 };
+    const rows: StoredRow[] = [
       ...state.rows.filter((r) => r !== deleted && r !== moved),
-      { ...moved, sealed_seq: deleted.sealed_seq },
+      { ...moved, sealed_seq: deleted.sealed_seq ?? null },
       inserted,
     ];
     const report = await verify({ digests: state.digests, rows });
