@@ -8,6 +8,7 @@ export { OcsfApiActivity, toOcsfApiActivity } from './ocsf.ts';
 export { type AuditFilters, decodeCursor, FILTER_NAMES, queryAuditEvents } from './query.ts';
 export { type AuditDecision, type AuditOutcome, type AuditRecord, isMutation, redactQuery } from './record.ts';
 export { type AuditSink, RequestAudit } from './request-audit.ts';
+export { AuditEventSchema } from './row-schema.ts';
 export { auditSigner } from './signer-env.ts';
 export { auditBuffer, auditSink } from './sink.ts';
 export { type AuditProblem, type VerifyReport, verifyAuditTrail } from './verify.ts';
