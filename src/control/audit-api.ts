@@ -5,6 +5,8 @@
  *   NDJSON (`format=ndjson`) or OCSF API Activity NDJSON (`format=ocsf`);
  * - `GET /_gateway/audit/verify` (auditors only): recompute hashes, Merkle roots, chain and
  *   signatures over the whole trail and report every problem (HTTP 200 when intact, 409 if not);
+ * - `POST /_gateway/audit/seal` (auditors only): run the sealing job now (as the cron does), e.g.
+ *   before an export; returns the number of rows sealed;
  * - `GET /_gateway/audit` (auditors only): the latest rows (kept for the skeleton's clients).
  * Every call except `keys` runs through `audited()`, so each audit query is itself audited.
  */
@@ -19,6 +21,7 @@ import {
   toOcsfApiActivity,
   verifyAuditTrail,
 } from '../audit/index.ts';
+import { runAuditMaintenance } from '../audit/maintenance.ts';
 import type { Principal } from '../auth/index.ts';
 import { badRequest } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
@@ -107,6 +110,14 @@ export const auditApi = new Hono<ControlEnv>()
       ]);
       const report = await verifyAuditTrail({ digests, rows: rows.results, keys: [signer.publicJwk] });
       return Response.json(report, { status: report.ok ? 200 : 409 });
+    }),
+  )
+  .post('/audit/seal', (c) =>
+    audited(c.req.raw, c.env, c.executionCtx, 'audit seal', async (gateway, principal, audit) => {
+      requireAuditor(gateway, principal);
+      audit.record.ruleIds = ['auditors'];
+      audit.record.operation = 'Edgeward/audit/seal/action';
+      return Response.json(await runAuditMaintenance(c.env, Date.now()));
     }),
   )
   .get('/audit', (c) =>
