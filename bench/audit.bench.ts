@@ -7,12 +7,14 @@
 //    upserts (the batcher's cap), and the time to seal 1000 rows into a signed digest.
 // Figures are printed, never asserted.
 
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getPlatformProxy } from 'wrangler';
 import { AuditBatcher } from '../src/audit/batcher.ts';
 import { capturedFromBytes, maskedBody } from '../src/audit/body-capture.ts';
+import { canonicalRow } from '../src/audit/canonical.ts';
 import { toStoredRow, writeAuditRecord, writeAuditRecords } from '../src/audit/d1-store.ts';
 import { sealPending } from '../src/audit/digest.ts';
 import type { AuditRecord } from '../src/audit/record.ts';
@@ -72,6 +74,14 @@ function record(): AuditRecord {
 console.log(`Node ${process.version}`);
 console.log('\n-- hot path CPU per request --');
 report(await measure('stored row + canonical SHA-256 row hash', () => toStoredRow(record())));
+// Node's WebCrypto digest is dispatched to the libuv thread pool (async hop); workerd's is not.
+// The same canonical text hashed synchronously shows how much of the line above is that hop.
+const sampleRow = await toStoredRow(record());
+const sample = canonicalRow(sampleRow);
+report(await measure('  of which: canonical JSON of the row', () => canonicalRow(sampleRow)));
+report(
+  await measure('  for comparison: node:crypto sha256 (sync)', () => createHash('sha256').update(sample).digest('hex')),
+);
 const body = new TextEncoder().encode(
   JSON.stringify({
     location: 'westeurope',
