@@ -23,9 +23,10 @@ import {
 } from '../audit/index.ts';
 import { runAuditMaintenance } from '../audit/maintenance.ts';
 import type { Principal } from '../auth/index.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, misconfigured } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { principalMatches } from '../policy/index.ts';
+import { problemResponse } from '../problem.ts';
 import { audited, type ControlEnv, forbidden } from './audited.ts';
 
 function requireAuditor(gateway: Gateway, principal: Principal): void {
@@ -76,8 +77,13 @@ const ndjson = (lines: unknown[], nextCursor: string | null) =>
 
 export const auditApi = new Hono<ControlEnv>()
   .get('/audit/keys', async (c) => {
-    const signer = await auditSigner(c.env);
-    return c.json({ keys: [signer.publicJwk] }, 200, { 'cache-control': 'public, max-age=300' });
+    try {
+      const signer = await auditSigner(c.env);
+      return c.json({ keys: [signer.publicJwk] }, 200, { 'cache-control': 'public, max-age=300' });
+    } catch (error) {
+      // No key configured outside development: say so, typed, without detail to the caller.
+      return problemResponse(misconfigured(`audit signing key: ${String(error)}`), crypto.randomUUID());
+    }
   })
   .get('/audit/events', (c) =>
     audited(c.req.raw, c.env, c.executionCtx, 'audit query', async (gateway, principal, audit) => {

@@ -220,3 +220,14 @@ describe('audit retention', () => {
 async function generate(): Promise<CryptoKeyPair> {
   return (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
+
+describe('audit signing key configuration', () => {
+  it('refuses to publish or use the dev key outside development and test', async () => {
+    const { auditApi } = await import('../../src/control/audit-api.ts');
+    const production = { ...env, ENVIRONMENT: 'production' } as Env;
+    const response = await auditApi.request('/audit/keys', {}, production);
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { code: string }).code).toBe('EDGEWARD_MISCONFIGURED');
+    await expect(auditSigner(production)).rejects.toThrow(/AUDIT_SIGNING_KEY is not set/);
+  });
+});
