@@ -104,6 +104,34 @@ async function head(db: D1Database): Promise<{ seq: number; hash: string }> {
   return last ? { seq: last.seq, hash: last.digest_hash } : { seq: 0, hash: GENESIS_HASH };
 }
 
+/** The signed `seal` entry over `leaves`, chained to `previous` (pure: no I/O). */
+export async function buildSealEntry(
+  previous: { seq: number; hash: string },
+  leaves: [string, string][],
+  signer: AuditSigner,
+  nowMs: number,
+  finished: { first: string; last: string },
+): Promise<DigestRow> {
+  return signEntry(
+    {
+      v: 1,
+      seq: previous.seq + 1,
+      kind: 'seal',
+      created_at: new Date(nowMs).toISOString(),
+      prev_hash: previous.hash,
+      row_count: leaves.length,
+      root: await auditMerkleRootHex(leaves),
+      first_finished_at: finished.first,
+      last_finished_at: finished.last,
+      pruned_from: null,
+      pruned_to: null,
+      key_id: signer.keyId,
+    },
+    signer,
+    JSON.stringify(leaves),
+  );
+}
+
 export interface SealOptions {
   maxRows?: number;
   maxEntries?: number;
@@ -143,24 +171,10 @@ export async function sealPending(
       }
       leaves.push([String(row.request_id), hash]);
     }
-    const entry = await signEntry(
-      {
-        v: 1,
-        seq: previous.seq + 1,
-        kind: 'seal',
-        created_at: new Date(nowMs).toISOString(),
-        prev_hash: previous.hash,
-        row_count: leaves.length,
-        root: await auditMerkleRootHex(leaves),
-        first_finished_at: String(results[0]?.finished_at ?? ''),
-        last_finished_at: String(results[results.length - 1]?.finished_at ?? ''),
-        pruned_from: null,
-        pruned_to: null,
-        key_id: signer.keyId,
-      },
-      signer,
-      JSON.stringify(leaves),
-    );
+    const entry = await buildSealEntry(previous, leaves, signer, nowMs, {
+      first: String(results[0]?.finished_at ?? ''),
+      last: String(results[results.length - 1]?.finished_at ?? ''),
+    });
     for (let i = 0; i < leaves.length; i += IDS_PER_STATEMENT) {
       const ids = leaves.slice(i, i + IDS_PER_STATEMENT).map(([id]) => id);
       statements.push(
