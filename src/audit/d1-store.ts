@@ -2,7 +2,7 @@
  * Audit rows in D1.
  *
  * Contract: a write is an idempotent upsert keyed by request id (a retry never duplicates a row, a
- * final write completes an intent row, and a final row is never overwritten — so at-least-once
+ * final write completes an intent row, and a final or sealed row is never overwritten — so at-least-once
  * delivery from the retry buffer is exactly-once in the table). Every row carries `row_hash`
  * (src/audit/canonical.ts) computed over exactly the values bound here. `writeAuditRecords` sends
  * many rows in one D1 `batch()` (one round trip, one transaction). Every statement is prepared with
@@ -65,7 +65,7 @@ VALUES (${COLUMNS.map(() => '?').join(', ')})
 ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'request_id' && c !== 'started_at')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ')}
-WHERE audit_events.phase = 'intent'`;
+WHERE audit_events.phase = 'intent' AND audit_events.sealed_seq IS NULL`;
 
 const cut = (value: string | undefined, max: number) => (value === undefined ? null : value.slice(0, max));
 const int = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? null : Math.round(value));

@@ -6,7 +6,8 @@
  *   `digest_hash` = SHA-256 hex of that text; `signature` = Ed25519 over the same UTF-8 bytes
  *   (base64url); `prev_hash` = the previous entry's `digest_hash` (64 zeros for seq 1). Entries are
  *   only ever inserted, never updated.
- * - `sealPending` seals final, unsealed rows in (finished_at, request_id) order, at most `maxRows`
+ * - `sealPending` seals final, unsealed rows (and intent rows orphaned for a day) in
+ *   (finished_at, request_id) order, at most `maxRows`
  *   per entry: the entry stores the ordered leaves `[request_id, row_hash]` and their RFC 9162
  *   Merkle root, and the same D1 batch (one transaction) stamps `sealed_seq` on exactly those rows.
  *   A concurrent sealer loses on the primary key and the whole batch rolls back.
@@ -132,8 +133,17 @@ export async function buildSealEntry(
   );
 }
 
+/**
+ * An intent row still not final after this long belongs to a request whose isolate died between
+ * the write-ahead and the final write (the retry buffer would have delivered a final row by
+ * now): it is sealed as it is, so the evidence that a mutation may have gone upstream cannot be
+ * quietly removed. A final row arriving later never changes it (the upsert skips sealed rows).
+ */
+export const ORPHAN_INTENT_AFTER_MS = 24 * 3_600_000;
+
 export interface SealOptions {
   maxRows?: number;
+  orphanAfterMs?: number;
   maxEntries?: number;
 }
 
@@ -149,10 +159,11 @@ export async function sealPending(
   for (let n = 0; n < (options.maxEntries ?? 10); n++) {
     const { results } = await db
       .prepare(
-        `SELECT * FROM audit_events WHERE sealed_seq IS NULL AND phase = 'final'
-         ORDER BY finished_at, request_id LIMIT ?`,
+        `SELECT * FROM audit_events WHERE sealed_seq IS NULL
+         AND (phase = 'final' OR (phase = 'intent' AND started_at < ?))
+         ORDER BY coalesce(finished_at, started_at), request_id LIMIT ?`,
       )
-      .bind(maxRows)
+      .bind(new Date(nowMs - (options.orphanAfterMs ?? ORPHAN_INTENT_AFTER_MS)).toISOString(), maxRows)
       .all<StoredRow>();
     if (results.length === 0) break;
     const previous = await head(db);
@@ -172,15 +183,15 @@ export async function sealPending(
       leaves.push([String(row.request_id), hash]);
     }
     const entry = await buildSealEntry(previous, leaves, signer, nowMs, {
-      first: String(results[0]?.finished_at ?? ''),
-      last: String(results[results.length - 1]?.finished_at ?? ''),
+      first: String(results[0]?.finished_at ?? results[0]?.started_at ?? ''),
+      last: String(results[results.length - 1]?.finished_at ?? results[results.length - 1]?.started_at ?? ''),
     });
     for (let i = 0; i < leaves.length; i += IDS_PER_STATEMENT) {
       const ids = leaves.slice(i, i + IDS_PER_STATEMENT).map(([id]) => id);
       statements.push(
         db
           .prepare(
-            `UPDATE audit_events SET sealed_seq = ? WHERE sealed_seq IS NULL AND phase = 'final'
+            `UPDATE audit_events SET sealed_seq = ? WHERE sealed_seq IS NULL
              AND request_id IN (${ids.map(() => '?').join(', ')})`,
           )
           .bind(entry.seq, ...ids),

@@ -231,3 +231,35 @@ describe('audit signing key configuration', () => {
     await expect(auditSigner(production)).rejects.toThrow(/AUDIT_SIGNING_KEY is not set/);
   });
 });
+
+describe('orphaned intent rows', () => {
+  it('seals an intent never completed after a day, and a late final write cannot change it', async () => {
+    const { writeAuditRecord } = await import('../../src/audit/d1-store.ts');
+    const now = Date.now();
+    const intent = {
+      requestId: '00000000-0000-4000-8000-0000000000aa',
+      phase: 'intent' as const,
+      startedAt: new Date(now - 2 * 86_400_000).toISOString(),
+      method: 'DELETE',
+      path: '/subscriptions/s/resourceGroups/orphan',
+      query: '',
+      decision: 'allow' as const,
+      ruleIds: [],
+      outcome: 'pending' as const,
+      maskedCount: 0,
+      maskedPaths: [],
+    };
+    await writeAuditRecord(env.AUDIT_DB, intent);
+    const sealed = await sealPending(env.AUDIT_DB, await auditSigner(env), now);
+    expect(sealed.flatMap((d) => JSON.parse(d.leaves) as [string, string][]).map(([id]) => id)).toContain(
+      intent.requestId,
+    );
+    await writeAuditRecord(env.AUDIT_DB, { ...intent, phase: 'final', outcome: 'completed', status: 200 });
+    const row = await env.AUDIT_DB.prepare('SELECT phase, status FROM audit_events WHERE request_id = ?')
+      .bind(intent.requestId)
+      .first();
+    expect(row).toEqual({ phase: 'intent', status: null });
+    const report = await verify(await snapshot());
+    expect(report.problems).toEqual([]);
+  });
+});
