@@ -9,7 +9,16 @@
  * (capped), because the approval binds to its hash.
  */
 import { approvalGate } from './approval/index.ts';
-import { isMutation, RequestAudit } from './audit/index.ts';
+import {
+  auditSink,
+  captureBody,
+  capturedFromBytes,
+  deriveArmOperation,
+  isMutation,
+  maskedBody,
+  REQUEST_BODY_CAP,
+  RequestAudit,
+} from './audit/index.ts';
 import {
   auditUnavailable,
   badRequest,
@@ -36,7 +45,7 @@ export async function proxyRequest(
   deps: PipelineDeps,
 ): Promise<Response> {
   const requestId = crypto.randomUUID();
-  const audit = new RequestAudit(request, requestId, { db: deps.env.AUDIT_DB, waitUntil: deps.waitUntil }, deps.now());
+  const audit = new RequestAudit(request, requestId, auditSink(deps.env, deps.waitUntil), deps.now());
   const record = audit.record;
   try {
     const gateway = await gatewayPromise;
@@ -51,6 +60,12 @@ export async function proxyRequest(
     const { route } = routed;
     record.connection = route.connection.name;
     record.path = route.path;
+    record.clientRequestId = requestId;
+    record.policyDigest = gateway.policy.digest;
+    if (record.operation === undefined && route.connection.kind === 'azure_resource_manager') {
+      const derived = deriveArmOperation(request.method, route.path);
+      if (derived) Object.assign(record, derived);
+    }
 
     record.decision = 'unauthenticated';
     const principal = await gateway.auth.authenticate(request.headers, {
@@ -91,7 +106,19 @@ export async function proxyRequest(
       );
     }
 
-    if (isMutation(request.method)) {
+    // Mutations keep a bounded, masked copy of their body; every body's size is counted.
+    const mutation = isMutation(request.method);
+    record.bytesIn = 0;
+    if (body instanceof ArrayBuffer) {
+      const captured = capturedFromBytes(body, REQUEST_BODY_CAP);
+      audit.beforeFinish(() => bodyFields(captured, mutation, decision.mask.keys));
+    } else if (body) {
+      const capture = captureBody(body, mutation ? REQUEST_BODY_CAP : 0);
+      body = capture.stream;
+      audit.beforeFinish(() => bodyFields(capture.captured(), mutation, decision.mask.keys));
+    }
+
+    if (mutation) {
       try {
         await audit.writeAhead();
       } catch (error) {
@@ -119,8 +146,11 @@ export async function proxyRequest(
       throw upstreamUnreachable(`fetch failed after ${deps.now() - upstreamStarted} ms: ${String(error)}`);
     }
     record.status = upstream.status;
+    record.upstreamMs = deps.now() - upstreamStarted;
     const upstreamRequestId = upstream.headers.get('x-ms-request-id');
     if (upstreamRequestId) record.upstreamRequestId = upstreamRequestId.slice(0, 128);
+    const upstreamCorrelationId = upstream.headers.get('x-ms-correlation-request-id');
+    if (upstreamCorrelationId) record.upstreamCorrelationId = upstreamCorrelationId.slice(0, 128);
 
     const headers = clientResponseHeaders(upstream.headers, requestId);
     let responseBody = upstream.body;
@@ -177,6 +207,22 @@ export async function proxyRequest(
     }
     return problemResponse(error, requestId);
   }
+}
+
+function bodyFields(
+  captured: ReturnType<typeof capturedFromBytes>,
+  mutation: boolean,
+  maskKeys: readonly string[],
+): { bytesIn: number; requestBody?: string; requestBodyTruncated?: boolean; requestBodyCap?: number } {
+  const text = mutation ? maskedBody(captured, maskKeys) : undefined;
+  return text === undefined
+    ? { bytesIn: captured.bytes }
+    : {
+        bytesIn: captured.bytes,
+        requestBody: text,
+        requestBodyTruncated: captured.truncated,
+        requestBodyCap: REQUEST_BODY_CAP,
+      };
 }
 
 /** Why a response that must be masked cannot be, or undefined when it can. */

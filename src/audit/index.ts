@@ -1,3 +1,14 @@
-export { listAuditEvents, writeAuditRecord } from './d1-store.ts';
+export { deriveArmOperation } from './arm-operation.ts';
+export { captureBody, capturedFromBytes, maskedBody, REQUEST_BODY_CAP } from './body-capture.ts';
+export { AuditBufferObject } from './buffer-object.ts';
+export { canonicalJson, canonicalRow, rowHash, type StoredRow } from './canonical.ts';
+export { toStoredRow, writeAuditRecord, writeAuditRecords } from './d1-store.ts';
+export { type DigestRow, listDigests, pruneSealed, sealPending } from './digest.ts';
+export { OcsfApiActivity, toOcsfApiActivity } from './ocsf.ts';
+export { type AuditFilters, decodeCursor, FILTER_NAMES, queryAuditEvents } from './query.ts';
 export { type AuditDecision, type AuditOutcome, type AuditRecord, isMutation, redactQuery } from './record.ts';
 export { type AuditSink, RequestAudit } from './request-audit.ts';
+export { AuditEventSchema } from './row-schema.ts';
+export { auditSigner } from './signer-env.ts';
+export { auditBuffer, auditSink } from './sink.ts';
+export { type AuditProblem, type VerifyReport, verifyAuditTrail } from './verify.ts';

@@ -60,6 +60,8 @@ export interface AuditRecord {
   /** Mutations: the request body, masked and size-capped. */
   requestBody?: string;
   requestBodyTruncated?: boolean;
+  /** The byte cap that applied when `requestBody` was captured. */
+  requestBodyCap?: number;
   /** Policy bundle digest that decided this request. */
   policyDigest?: string;
 }
@@ -77,5 +79,9 @@ export function redactQuery(search: string): string {
   return redacted.toString();
 }
 
-/** Mutations are written ahead: anything that can change state upstream. */
-export const isMutation = (method: string) => !['GET', 'HEAD', 'OPTIONS'].includes(method);
+/**
+ * Mutations are written ahead: anything that can change state upstream. A rule (or any later
+ * stage) may mark more requests by passing `markedByRule`.
+ */
+export const isMutation = (method: string, markedByRule = false) =>
+  markedByRule || !['GET', 'HEAD', 'OPTIONS'].includes(method);

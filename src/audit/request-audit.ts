@@ -2,28 +2,40 @@
  * The audit lifecycle of one request: begin → (write ahead) → finish exactly once.
  *
  * Contract: every request that reaches the gateway gets exactly one row. `writeAhead` makes the
- * row durable before a mutation goes upstream and throws if it cannot; `finish` completes the row
- * once (later calls are ignored) and hands the write to `waitUntil`, so the client never waits
- * for it.
+ * row durable before a mutation goes upstream and throws if it cannot (one D1 round trip, the only
+ * one on the hot path); `finish` completes the row once (later calls are ignored) and hands it to
+ * the per-isolate micro-batcher, so the client never waits for it. A batch D1 rejects goes to the
+ * durable retry buffer (`AuditSink.hold`) and is written later, exactly once by request id.
  */
-import { writeAuditRecord } from './d1-store.ts';
+import { AuditBatcher } from './batcher.ts';
+import { writeAuditRecord, writeAuditRecords } from './d1-store.ts';
 import { type AuditRecord, redactQuery } from './record.ts';
 
 export interface AuditSink {
   db: D1Database;
   waitUntil(promise: Promise<unknown>): void;
+  /** Durable retry buffer for rows D1 did not take (see buffer-object.ts). */
+  hold?(records: AuditRecord[]): Promise<unknown>;
 }
+
+/** Rows finished within this window in one isolate share one D1 batch. */
+export const BATCH_WINDOW_MS = 5;
+export const BATCH_MAX_ROWS = 50;
+
+const batcher = new AuditBatcher({ windowMs: BATCH_WINDOW_MS, maxRows: BATCH_MAX_ROWS });
 
 export class RequestAudit {
   readonly record: AuditRecord;
   readonly #sink: AuditSink;
   readonly #startedMs: number;
   #finished = false;
+  readonly #beforeFinish: (() => Partial<AuditRecord>)[] = [];
 
   constructor(request: Request, requestId: string, sink: AuditSink, nowMs: number) {
     const url = new URL(request.url);
     this.#sink = sink;
     this.#startedMs = nowMs;
+    const cf = (request as { cf?: { colo?: unknown } }).cf;
     this.record = {
       requestId,
       phase: 'final',
@@ -38,6 +50,11 @@ export class RequestAudit {
       maskedPaths: [],
       ...optional('clientIp', request.headers.get('cf-connecting-ip')),
       ...optional('userAgent', request.headers.get('user-agent')),
+      ...optional(
+        'sessionId',
+        request.headers.get('x-ms-correlation-request-id') ?? request.headers.get('traceparent'),
+      ),
+      ...optional('colo', typeof cf?.colo === 'string' ? cf.colo : null),
     };
   }
 
@@ -50,21 +67,43 @@ export class RequestAudit {
     await writeAuditRecord(this.#sink.db, { ...this.record, phase: 'intent', outcome: 'pending' });
   }
 
+  /** Contribute fields known only at the end (e.g. request body size), applied by `finish`. */
+  beforeFinish(contribute: () => Partial<AuditRecord>): void {
+    this.#beforeFinish.push(contribute);
+  }
+
   finish(patch: Partial<AuditRecord>, nowMs: number): void {
     if (this.#finished) return;
     this.#finished = true;
+    for (const contribute of this.#beforeFinish) {
+      try {
+        Object.assign(this.record, contribute());
+      } catch (error) {
+        this.record.detail = `${this.record.detail ?? ''} [audit field capture failed: ${String(error)}]`;
+      }
+    }
     Object.assign(this.record, patch, {
       phase: 'final',
       finishedAt: new Date(nowMs).toISOString(),
       durationMs: nowMs - this.#startedMs,
     });
-    const record = { ...this.record };
-    this.#sink.waitUntil(
-      writeAuditRecord(this.#sink.db, record).catch((error: unknown) => {
-        // Durable retry comes with the audit issue; until then the failure is at least visible.
-        console.error(JSON.stringify({ msg: 'audit write failed', requestId: record.requestId, error: String(error) }));
-      }),
-    );
+    const record = structuredClone(this.record);
+    const sink = this.#sink;
+    batcher.enqueue(record, {
+      waitUntil: (promise) => sink.waitUntil(promise),
+      write: (records) => writeAuditRecords(sink.db, records),
+      fallback: async (records, error) => {
+        console.error(
+          JSON.stringify({
+            msg: 'audit write failed; buffering',
+            requestIds: records.map((r) => r.requestId),
+            error: String(error),
+          }),
+        );
+        if (!sink.hold) throw error;
+        await sink.hold([...records]);
+      },
+    });
   }
 }
 

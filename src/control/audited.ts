@@ -2,7 +2,7 @@
  * Shared control-plane plumbing: authenticate the caller like a proxied call and give the call its
  * own audit row (decision `control`), whatever the handler does.
  */
-import { RequestAudit } from '../audit/index.ts';
+import { auditSink, RequestAudit } from '../audit/index.ts';
 import type { Principal } from '../auth/index.ts';
 import { EdgewardError } from '../errors.ts';
 import { type Gateway, loadGateway } from '../gateway.ts';
@@ -25,7 +25,7 @@ export async function audited(
   const audit = new RequestAudit(
     request,
     requestId,
-    { db: env.AUDIT_DB, waitUntil: (p) => ctx.waitUntil(p) },
+    auditSink(env, (p) => ctx.waitUntil(p)),
     Date.now(),
   );
   audit.record.connection = '_gateway';

@@ -42,3 +42,31 @@ export async function auditRow(requestId: string): Promise<Record<string, unknow
   }
   return null;
 }
+
+/** The audit row in whatever phase it is (null if absent). */
+export async function auditRowNow(requestId: string): Promise<Record<string, unknown> | null> {
+  return env.AUDIT_DB.prepare('SELECT * FROM audit_events WHERE request_id = ?')
+    .bind(requestId)
+    .first<Record<string, unknown>>();
+}
+
+export const OUTAGE_USER_AGENT = 'edgeward-test/d1-outage';
+
+/**
+ * Make the real local D1 refuse every audit write for requests carrying `OUTAGE_USER_AGENT` (a
+ * SQLite trigger that aborts the statement, so the whole batch/transaction fails exactly as an
+ * unavailable D1 would); `endD1Outage` removes it.
+ */
+export async function startD1Outage(): Promise<void> {
+  for (const event of ['INSERT', 'UPDATE']) {
+    await env.AUDIT_DB.prepare(
+      `CREATE TRIGGER IF NOT EXISTS test_outage_${event.toLowerCase()} BEFORE ${event} ON audit_events
+       WHEN NEW.user_agent = '${OUTAGE_USER_AGENT}' BEGIN SELECT RAISE(ABORT, 'simulated D1 outage'); END`,
+    ).run();
+  }
+}
+
+export async function endD1Outage(): Promise<void> {
+  await env.AUDIT_DB.prepare('DROP TRIGGER IF EXISTS test_outage_insert').run();
+  await env.AUDIT_DB.prepare('DROP TRIGGER IF EXISTS test_outage_update').run();
+}
