@@ -136,7 +136,7 @@ try {
   for (let n = 0; n < 3; n++) {
     const path = `/arm/subscriptions/${SUB}/resourceGroups/approval-${n}?api-version=2021-04-01`;
     approvalRows.push(await call(stack.gatewayUrl, 'PUT', path, tokens.writer, '{"location":"westeurope"}'));
-    const first = await call(stack.gatewayUrl, 'DELETE', path, tokens.writer);
+    const first = await call(stack.gatewayUrl, 'DELETE', path, tokens.writer, undefined, { prefer: 'respond-async' });
     approvalRows.push(first);
     const { approvalId } = JSON.parse(first.text);
     const decision = await call(
@@ -238,10 +238,10 @@ try {
 }
 process.exit(failures.length ? 1 : 0);
 
-async function call(base, method, path, token, body) {
+async function call(base, method, path, token, body, headers = {}) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     body,
   });
   let text = '';

@@ -41,7 +41,11 @@ beforeAll(async () => {
     body: '{"location":"westeurope"}',
   });
   await send(`/arm${RG}/query-rg?api-version=2021-04-01`, { token: reader, method: 'DELETE' });
-  const held = await gateway(`/arm${RG}/query-rg?api-version=2021-04-01`, { token: writer, method: 'DELETE' });
+  const held = await gateway(`/arm${RG}/query-rg?api-version=2021-04-01`, {
+    token: writer,
+    method: 'DELETE',
+    headers: { prefer: 'respond-async' },
+  });
   approvalId = ((await held.json()) as { approvalId: string }).approvalId;
   await auditRow(held.headers.get('x-edgeward-request-id') ?? '');
   await gateway(`/_gateway/approvals/${approvalId}/decision`, {

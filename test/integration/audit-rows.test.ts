@@ -81,7 +81,7 @@ describe('audit rows', () => {
       body: '{"location":"westeurope"}',
     }).then((r) => r.arrayBuffer());
     const path = `/arm${RG}/audit-approved-rg?api-version=2021-04-01`;
-    const first = await gateway(path, { token: writer, method: 'DELETE' });
+    const first = await gateway(path, { token: writer, method: 'DELETE', headers: { prefer: 'respond-async' } });
     const { approvalId } = (await first.json()) as { approvalId: string };
     expect(await finalRow(first)).toMatchObject({ outcome: 'approval_pending', status: 202, approval_id: approvalId });
     const decided = await gateway(`/_gateway/approvals/${approvalId}/decision`, {
