@@ -1,0 +1,102 @@
+/**
+ * Value detectors: a small registry of recognisers for secrets that appear in string values
+ * whatever their member name.
+ *
+ * Contract: each detector is a pure predicate over one decoded JSON string value. `minLength` is a
+ * cheap lower bound (in UTF-16 code units) below which the detector can never match, so the masker
+ * can skip short strings without decoding them. Patterns are anchored on token boundaries to keep
+ * false positives rare; a detector errs towards masking (fail closed) only where the shape is
+ * unambiguous. Adding one: add its name to DETECTOR_NAMES in spec.ts, an entry here, and tests.
+ */
+import type { DetectorName } from './spec.ts';
+
+export interface Detector {
+  readonly name: DetectorName;
+  readonly minLength: number;
+  test(value: string): boolean;
+}
+
+/** Luhn checksum (ISO/IEC 7812-1 annex B) over a string of digits. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+// Issuer prefixes and lengths of the major card networks; random Luhn-valid digit runs (ids,
+// timestamps) are common in API responses, so a run must also look like a card to be masked.
+const CARD_SHAPE =
+  /^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2[2-7]\d{14}|3[47]\d{13}|3(?:0[0-5]|[68]\d)\d{11}|6(?:011|5\d\d|4[4-9]\d)\d{12,15}|35\d{14,17})$/;
+const CARD_RUN = /(?:^|[^0-9])((?:\d[ -]?){12,18}\d)(?![0-9])/g;
+
+function hasPaymentCard(value: string): boolean {
+  CARD_RUN.lastIndex = 0;
+  for (let match = CARD_RUN.exec(value); match; match = CARD_RUN.exec(value)) {
+    const digits = (match[1] as string).replace(/[ -]/g, '');
+    if (CARD_SHAPE.test(digits) && luhnValid(digits)) return true;
+    CARD_RUN.lastIndex = match.index + 1;
+  }
+  return false;
+}
+
+const regexDetector = (name: DetectorName, minLength: number, pattern: RegExp): Detector => ({
+  name,
+  minLength,
+  test: (value) => pattern.test(value),
+});
+
+export const DETECTORS: Readonly<Record<DetectorName, Detector>> = {
+  // Compact JWS/JWT: base64url header and payload that both start with `{"` (`eyJ`).
+  jwt: regexDetector('jwt', 20, /(?:^|[^A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/),
+  // Storage (and Cosmos DB) account keys: 64 random bytes, base64 → 86 chars + `==`.
+  azure_storage_key: regexDetector(
+    'azure_storage_key',
+    88,
+    /(?:^|[^A-Za-z0-9+/=])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/,
+  ),
+  // Shared access signatures: the `sig` query parameter, in a URL or a bare query string.
+  sas_token: regexDetector('sas_token', 8, /(?:^|[?&;\s])sig=[A-Za-z0-9%+/=_-]{8,}/i),
+  // Connection strings that carry a credential (storage, Service Bus/Event Hubs, SQL, Redis…).
+  connection_string: regexDetector(
+    'connection_string',
+    10,
+    /(?:^|[;,\s])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)\s*=\s*[^;\s]/i,
+  ),
+  pem_private_key: regexDetector('pem_private_key', 30, /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/),
+  github_token: regexDetector(
+    'github_token',
+    40,
+    /(?:^|[^A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/,
+  ),
+  slack_token: regexDetector('slack_token', 15, /(?:^|[^A-Za-z0-9])(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/),
+  aws_access_key_id: regexDetector(
+    'aws_access_key_id',
+    20,
+    /(?:^|[^A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])/,
+  ),
+  payment_card: { name: 'payment_card', minLength: 13, test: hasPaymentCard },
+};
+
+/** The detectors for a list of names, with the smallest `minLength` among them. */
+export function selectDetectors(names: readonly DetectorName[]): { detectors: Detector[]; minLength: number } {
+  const detectors = [...new Set(names)].map((name) => DETECTORS[name]);
+  const minLength = detectors.reduce((min, d) => Math.min(min, d.minLength), Number.POSITIVE_INFINITY);
+  return { detectors, minLength };
+}
+
+/** The first detector that matches, or undefined. */
+export function detect(detectors: readonly Detector[], value: string): DetectorName | undefined {
+  for (const detector of detectors) {
+    if (value.length >= detector.minLength && detector.test(value)) return detector.name;
+  }
+  return undefined;
+}
