@@ -69,7 +69,7 @@ export const DETECTORS: Readonly<Record<DetectorName, Detector>> = {
   connection_string: regexDetector(
     'connection_string',
     10,
-    /(?:^|[;,\s])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)\s*=\s*[^;\s]/i,
+    /(?:^|[;,\s])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|Secret)\s*=\s*[^;\s]/i,
   ),
   pem_private_key: regexDetector('pem_private_key', 30, /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/),
   github_token: regexDetector(
