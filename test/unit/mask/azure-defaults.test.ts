@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AZURE_MASK_DEFAULTS } from '../../../src/mask/azure-defaults.ts';
 import { compileMask } from '../../../src/mask/json-mask-stream.ts';
 import { compilePathPattern } from '../../../src/policy/compile.ts';
-import { encoder, maskBytes, decoder } from './helpers.ts';
+import { decoder, encoder, maskBytes } from './helpers.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/azure/${name}`, import.meta.url), 'utf8');
 

@@ -33,7 +33,12 @@ const cases: Record<DetectorName, { hits: string[]; misses: string[] }> = {
       'host:6380,password=abc,ssl=True',
       'Endpoint=https://x.azconfig.io;Id=abc;Secret=xyz',
     ],
-    misses: ['AccountName=a;EndpointSuffix=core.windows.net', 'PasswordPolicy=strict', 'Password=', 'the password is hidden'],
+    misses: [
+      'AccountName=a;EndpointSuffix=core.windows.net',
+      'PasswordPolicy=strict',
+      'Password=',
+      'the password is hidden',
+    ],
   },
   pem_private_key: {
     hits: [
@@ -57,7 +62,13 @@ const cases: Record<DetectorName, { hits: string[]; misses: string[] }> = {
     misses: ['AKIAIOSFODNN7EXAMPL', 'AKIAIOSFODNN7EXAMPLEX', 'akiaiosfodnn7example'],
   },
   payment_card: {
-    hits: ['4111111111111111', '4111 1111 1111 1111', 'card: 5500-0000-0000-0004', '378282246310005', '6011111111111117'],
+    hits: [
+      '4111111111111111',
+      '4111 1111 1111 1111',
+      'card: 5500-0000-0000-0004',
+      '378282246310005',
+      '6011111111111117',
+    ],
     misses: ['4111111111111112', '1234567812345670', '1700000000000', 'order 4111111111111111234'],
   },
 };
@@ -85,7 +96,9 @@ describe('value detectors', () => {
 
   it('run on decoded values: escapes cannot hide a secret', () => {
     const escaped = '{"v":"\\u0041KIAIOSFODNN7EXAMPLE","w":"AccountKey\\u003dabc"}';
-    expect(maskText(escaped, spec({ detectors: ['aws_access_key_id', 'connection_string'] }))).toBe('{"v":"***","w":"***"}');
+    expect(maskText(escaped, spec({ detectors: ['aws_access_key_id', 'connection_string'] }))).toBe(
+      '{"v":"***","w":"***"}',
+    );
   });
 
   it('apply to string values only, not to member names or numbers', () => {

@@ -6,16 +6,36 @@ const paths = (...p: string[]) => spec({ paths: p });
 
 describe('JSONPath subset', () => {
   it.each([
-    ['$.keys[*].value', '{"keys":[{"value":"a","n":1},{"value":"b"}],"value":"top"}', '{"keys":[{"value":"***","n":1},{"value":"***"}],"value":"top"}'],
-    ['$.properties.*.value', '{"properties":{"A":{"value":"x","type":"t"},"B":{"value":{"deep":1}}},"value":1}', '{"properties":{"A":{"value":"***","type":"t"},"B":{"value":"***"}},"value":1}'],
-    ['$..connectionString', '{"a":{"connectionString":"x","b":[{"connectionString":"y"}]},"connectionString":"z"}', '{"a":{"connectionString":"***","b":[{"connectionString":"***"}]},"connectionString":"***"}'],
-    ["$['a.b']['c d']", '{"a.b":{"c d":"x","c":"y"},"a":{"b":{"c d":"z"}}}', '{"a.b":{"c d":"***","c":"y"},"a":{"b":{"c d":"z"}}}'],
+    [
+      '$.keys[*].value',
+      '{"keys":[{"value":"a","n":1},{"value":"b"}],"value":"top"}',
+      '{"keys":[{"value":"***","n":1},{"value":"***"}],"value":"top"}',
+    ],
+    [
+      '$.properties.*.value',
+      '{"properties":{"A":{"value":"x","type":"t"},"B":{"value":{"deep":1}}},"value":1}',
+      '{"properties":{"A":{"value":"***","type":"t"},"B":{"value":"***"}},"value":1}',
+    ],
+    [
+      '$..connectionString',
+      '{"a":{"connectionString":"x","b":[{"connectionString":"y"}]},"connectionString":"z"}',
+      '{"a":{"connectionString":"***","b":[{"connectionString":"***"}]},"connectionString":"***"}',
+    ],
+    [
+      "$['a.b']['c d']",
+      '{"a.b":{"c d":"x","c":"y"},"a":{"b":{"c d":"z"}}}',
+      '{"a.b":{"c d":"***","c":"y"},"a":{"b":{"c d":"z"}}}',
+    ],
     ['$["it\'s"]', '{"it\'s":1,"its":2}', '{"it\'s":"***","its":2}'],
     ['$.list[1]', '{"list":["a","b","c"]}', '{"list":["a","***","c"]}'],
     ['$[*]', '[1,{"a":2}]', '["***","***"]'],
     ['$.*', '{"a":1,"b":[2]}', '{"a":"***","b":"***"}'],
     ['$..*', '{"a":1}', '{"a":"***"}'],
-    ['$..items[*].secret', '{"x":{"items":[{"secret":1},{"other":2}]}}', '{"x":{"items":[{"secret":"***"},{"other":2}]}}'],
+    [
+      '$..items[*].secret',
+      '{"x":{"items":[{"secret":1},{"other":2}]}}',
+      '{"x":{"items":[{"secret":"***"},{"other":2}]}}',
+    ],
     ['$.Value', '{"value":1,"Value":2}', '{"value":1,"Value":"***"}'],
   ])('%s', (path, input, output) => {
     expect(maskText(input, paths(path))).toBe(output);
@@ -34,7 +54,10 @@ describe('JSONPath subset', () => {
   });
 
   it('parses a bracketed name with escaped quotes', () => {
-    expect(parseJsonPath("$['a\\'b']")).toEqual({ ok: true, segments: [{ kind: 'name', name: "a'b", descendant: false }] });
+    expect(parseJsonPath("$['a\\'b']")).toEqual({
+      ok: true,
+      segments: [{ kind: 'name', name: "a'b", descendant: false }],
+    });
   });
 });
 

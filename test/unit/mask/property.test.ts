@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DETECTOR_NAMES, type MaskSpec } from '../../../src/mask/spec.ts';
 import { createMasker } from '../../../src/mask/json-mask-stream.ts';
+import { DETECTOR_NAMES, type MaskSpec } from '../../../src/mask/spec.ts';
 import { concat, decoder, encoder } from './helpers.ts';
 import { referenceMask } from './reference.ts';
 
@@ -54,22 +54,34 @@ const pathArb = fc
     { minLength: 1, maxLength: 3 },
   )
   .map((segs) => `$${segs.join('')}`)
-  .filter((p) => !p.includes("\\") && !/'[^']*'[^']*'/.test(p.replace(/\['[^']*'\]/g, '')));
+  .filter((p) => !p.includes('\\') && !/'[^']*'[^']*'/.test(p.replace(/\['[^']*'\]/g, '')));
 
 const specArb: fc.Arbitrary<MaskSpec> = fc.record({
   paths: fc.array(pathArb, { maxLength: 2 }),
-  keys: fc.array(fc.oneof(name, name.map((n) => `*${n.slice(1)}`)), { maxLength: 2 }),
+  keys: fc.array(
+    fc.oneof(
+      name,
+      name.map((n) => `*${n.slice(1)}`),
+    ),
+    { maxLength: 2 },
+  ),
   detectors: fc.oneof(fc.constant([]), fc.subarray([...DETECTOR_NAMES], { minLength: 1 })),
   style: fc.constant('redact' as const),
 });
 
 function splitsFor(length: number) {
-  return fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, length - 1) }), { maxLength: 8 }).map((s) =>
-    s.filter((x) => x < length).sort((a, b) => a - b),
-  );
+  return fc
+    .uniqueArray(fc.integer({ min: 1, max: Math.max(1, length - 1) }), { maxLength: 8 })
+    .map((s) => s.filter((x) => x < length).sort((a, b) => a - b));
 }
 
-function runMasker(input: Uint8Array, spec: MaskSpec, splits: number[], maxValueBytes: number, framing: 'json' | 'ndjson') {
+function runMasker(
+  input: Uint8Array,
+  spec: MaskSpec,
+  splits: number[],
+  maxValueBytes: number,
+  framing: 'json' | 'ndjson',
+) {
   const masker = createMasker(spec, { maxValueBytes, framing });
   const parts: Uint8Array[] = [];
   let from = 0;

@@ -49,7 +49,14 @@ export function pathMatches(segs: readonly Seg[], steps: readonly Step[]): boole
 
 function keyMatches(patterns: readonly string[], name: string): boolean {
   return patterns.some((p) => {
-    const re = new RegExp(`^${p.toLowerCase().split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+    const re = new RegExp(
+      `^${p
+        .toLowerCase()
+        .split('*')
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      's',
+    );
     return re.test(name.toLowerCase());
   });
 }

@@ -23,7 +23,10 @@ describe('RFC 8259: accepted and copied exactly', () => {
     ['a valid surrogate pair escape', '{"p":"\\ud83d\\ude00","secret":"\\uD83D\\uDE00"}'],
     ['lone surrogate escapes (grammatical; passed through)', '{"l":"\\ud800 \\udfff x\\uDBFF","secret":"\\udc00"}'],
     ['multi-byte UTF-8 (2, 3, 4 bytes)', '{"m":"é € 😀 𐍈","secret":"é€😀"}'],
-    ['huge and odd numbers', '{"n":[0,-0,1e400,-1E-400,123456789012345678901234567890,0.0e+0,1.5E+308],"secret":1e999}'],
+    [
+      'huge and odd numbers',
+      '{"n":[0,-0,1e400,-1E-400,123456789012345678901234567890,0.0e+0,1.5E+308],"secret":1e999}',
+    ],
     ['empty key and empty string', '{"":"","secret":""}'],
     ['duplicate keys (each one masked)', '{"secret":1,"secret":"two","a":{"secret":[3]}}'],
     ['all whitespace kinds', ' \t\r\n{ \t\r\n"secret" \t\r\n: \t\r\n"x" \t\r\n, "a" : [ ] } \n'],

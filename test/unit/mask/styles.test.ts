@@ -59,7 +59,10 @@ describe('mask styles', () => {
     const text = `{"k":"${long}","d":"${long}","ok":"short"}`;
     for (const splits of [[], [10], [50], allSplits(text.length)]) {
       expect(
-        maskText(text, spec({ keys: ['k'], detectors: ['jwt'], style: 'hmac' }), splits, { hmacKey: KEY, maxValueBytes: 64 }),
+        maskText(text, spec({ keys: ['k'], detectors: ['jwt'], style: 'hmac' }), splits, {
+          hmacKey: KEY,
+          maxValueBytes: 64,
+        }),
       ).toBe('{"k":"***","d":"***","ok":"short"}');
     }
   });
