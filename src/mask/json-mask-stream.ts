@@ -641,7 +641,7 @@ export class JsonMasker {
       return;
     }
     const name = decodeRaw(raw);
-    const keyHit = m.keyMatcher !== undefined && m.keyMatcher(name);
+    const keyHit = m.keyMatcher?.(name) === true;
     if (raw.length <= 64) this.#nameCache[slot] = { raw: raw.slice(), name, keyHit };
     this.#names[this.#depth - 1] = name;
     this.#keyHit = keyHit;

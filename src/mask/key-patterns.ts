@@ -21,6 +21,6 @@ export function compileKeyPatterns(patterns: readonly string[]): KeyMatcher | un
   const regex = wild.length > 0 ? new RegExp(`^(?:${wild.join('|')})$`, 's') : undefined;
   return (name) => {
     const lower = name.toLowerCase();
-    return exact.has(lower) || (regex !== undefined && regex.test(lower));
+    return exact.has(lower) || regex?.test(lower) === true;
   };
 }

@@ -4,13 +4,14 @@
  * JSON, everything else must be unchanged, and the reported paths must be exactly what changed.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AZURE_MASK_DEFAULTS } from '../../../src/mask/azure-defaults.ts';
 import { compileMask } from '../../../src/mask/json-mask-stream.ts';
 import { compilePathPattern } from '../../../src/policy/compile.ts';
 import { decoder, encoder, maskBytes } from './helpers.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../../fixtures/azure/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../../fixtures/azure', name), 'utf8');
 
 /** Set the value at a reported path (`$.a[0]['b.c']`) in a parsed document. */
 function setAt(doc: unknown, path: string, value: unknown): void {
