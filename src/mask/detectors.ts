@@ -13,6 +13,8 @@ import type { DetectorName } from './spec.ts';
 export interface Detector {
   readonly name: DetectorName;
   readonly minLength: number;
+  /** A cheap necessary condition: a value for which it is false cannot match. */
+  quick(value: string): boolean;
   test(value: string): boolean;
 }
 
@@ -48,55 +50,84 @@ function hasPaymentCard(value: string): boolean {
   return false;
 }
 
-const regexDetector = (name: DetectorName, minLength: number, pattern: RegExp): Detector => ({
+const regexDetector = (
+  name: DetectorName,
+  minLength: number,
+  quick: (value: string) => boolean,
+  pattern: RegExp,
+): Detector => ({
   name,
   minLength,
+  quick,
   test: (value) => pattern.test(value),
 });
 
+const SIG = /sig=/i;
+const AWS_PREFIX = /A[KSBI][IDC]A|AROA/;
+
+function hasManyDigits(value: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++digits >= 13) return true;
+  }
+  return false;
+}
+
 export const DETECTORS: Readonly<Record<DetectorName, Detector>> = {
   // Compact JWS/JWT: base64url header and payload that both start with `{"` (`eyJ`).
-  jwt: regexDetector('jwt', 20, /(?:^|[^A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/),
+  jwt: regexDetector('jwt', 20, (v) => v.includes('eyJ'), /(?:^|[^A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/),
   // Storage (and Cosmos DB) account keys: 64 random bytes, base64 → 86 chars + `==`.
   azure_storage_key: regexDetector(
     'azure_storage_key',
     88,
+    (v) => v.includes('=='),
     /(?:^|[^A-Za-z0-9+/=])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])/,
   ),
   // Shared access signatures: the `sig` query parameter, in a URL or a bare query string.
-  sas_token: regexDetector('sas_token', 8, /(?:^|[?&;\s])sig=[A-Za-z0-9%+/=_-]{8,}/i),
+  sas_token: regexDetector('sas_token', 8, (v) => v.includes('=') && SIG.test(v), /(?:^|[?&;\s])sig=[A-Za-z0-9%+/=_-]{8,}/i),
   // Connection strings that carry a credential (storage, Service Bus/Event Hubs, SQL, Redis…).
   connection_string: regexDetector(
     'connection_string',
     10,
+    (v) => v.includes('='),
     /(?:^|[;,\s])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|Secret)\s*=\s*[^;\s]/i,
   ),
-  pem_private_key: regexDetector('pem_private_key', 30, /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/),
+  pem_private_key: regexDetector('pem_private_key', 30, (v) => v.includes('PRIVATE KEY'), /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/),
   github_token: regexDetector(
     'github_token',
     40,
+    (v) => v.includes('_') && (v.includes('gh') || v.includes('github_pat_')),
     /(?:^|[^A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/,
   ),
-  slack_token: regexDetector('slack_token', 15, /(?:^|[^A-Za-z0-9])(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/),
+  slack_token: regexDetector('slack_token', 15, (v) => v.includes('xox') || v.includes('xapp-'), /(?:^|[^A-Za-z0-9])(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}/),
   aws_access_key_id: regexDetector(
     'aws_access_key_id',
     20,
+    (v) => AWS_PREFIX.test(v),
     /(?:^|[^A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])/,
   ),
-  payment_card: { name: 'payment_card', minLength: 13, test: hasPaymentCard },
+  payment_card: { name: 'payment_card', minLength: 13, quick: hasManyDigits, test: hasPaymentCard },
 };
 
-/** The detectors for a list of names, with the smallest `minLength` among them. */
-export function selectDetectors(names: readonly DetectorName[]): { detectors: Detector[]; minLength: number } {
+export interface DetectorSet {
+  detectors: readonly Detector[];
+  /** The smallest `minLength`: shorter values are never examined. */
+  minLength: number;
+}
+
+/** The detectors for a list of names, prepared for `detect`. */
+export function selectDetectors(names: readonly DetectorName[]): DetectorSet {
   const detectors = [...new Set(names)].map((name) => DETECTORS[name]);
   const minLength = detectors.reduce((min, d) => Math.min(min, d.minLength), Number.POSITIVE_INFINITY);
   return { detectors, minLength };
 }
 
 /** The first detector that matches, or undefined. */
-export function detect(detectors: readonly Detector[], value: string): DetectorName | undefined {
-  for (const detector of detectors) {
-    if (value.length >= detector.minLength && detector.test(value)) return detector.name;
+export function detect(set: DetectorSet, value: string): DetectorName | undefined {
+  if (value.length < set.minLength) return undefined;
+  for (const detector of set.detectors) {
+    if (value.length >= detector.minLength && detector.quick(value) && detector.test(value)) return detector.name;
   }
   return undefined;
 }

@@ -16,7 +16,7 @@
  *   of raw JSON); past the cap it is masked with `"***"`, never passed through.
  * - Reports the number of masked values and their paths (capped), never a value.
  */
-import { type Detector, detect, selectDetectors } from './detectors.ts';
+import { type DetectorSet, detect, selectDetectors } from './detectors.ts';
 import { PathAutomaton, parseJsonPath, type Segment } from './json-path.ts';
 import { compileKeyPatterns, type KeyMatcher } from './key-patterns.ts';
 import { REDACTED, styledMarker } from './mask-style.ts';
@@ -53,7 +53,7 @@ export interface CompiledMask {
   readonly hmacKey: Uint8Array | undefined;
   readonly keyMatcher: KeyMatcher | undefined;
   readonly automaton: PathAutomaton | undefined;
-  readonly detectors: readonly Detector[];
+  readonly detectors: DetectorSet;
   readonly detectMinBytes: number;
   readonly maxValueBytes: number;
   readonly framing: Framing;
@@ -74,7 +74,7 @@ export function compileMask(spec: MaskSpec, options: MaskOptions = {}): CompileR
   if (spec.style === 'hmac' && !(options.hmacKey && options.hmacKey.length > 0)) {
     return { ok: false, reason: 'mask style hmac needs MASK_HMAC_KEY' };
   }
-  const { detectors, minLength } = selectDetectors(spec.detectors);
+  const detectors = selectDetectors(spec.detectors);
   return {
     ok: true,
     mask: {
@@ -84,7 +84,7 @@ export function compileMask(spec: MaskSpec, options: MaskOptions = {}): CompileR
       automaton: patterns.length > 0 ? new PathAutomaton(patterns) : undefined,
       detectors,
       // Raw JSON bytes ≥ decoded UTF-16 length for ASCII; for non-ASCII a character is ≥ 1 byte.
-      detectMinBytes: minLength,
+      detectMinBytes: detectors.minLength,
       maxValueBytes: options.maxValueBytes ?? 64 * 1024,
       framing: options.framing ?? 'json',
       maxDepth: options.maxDepth ?? 512,
@@ -563,7 +563,7 @@ export class JsonMasker {
       } else {
         this.#beginDrop(c, i, REDACTED.slice());
       }
-    } else if (b === 0x22 && m.detectors.length > 0) {
+    } else if (b === 0x22 && m.detectors.detectors.length > 0) {
       this.#beginHold(i, false);
     }
   }

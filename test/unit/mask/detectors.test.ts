@@ -83,6 +83,7 @@ describe('value detectors', () => {
     describe(name, () => {
       it.each(cases[name].hits)('detects %s', (value) => {
         expect(DETECTORS[name].test(value)).toBe(true);
+        expect(DETECTORS[name].quick(value)).toBe(true);
         expect(value.length).toBeGreaterThanOrEqual(DETECTORS[name].minLength);
         expect(maskText(JSON.stringify({ v: value }), spec({ detectors: [name] }))).toBe('{"v":"***"}');
       });

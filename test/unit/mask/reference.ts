@@ -85,9 +85,9 @@ export function referenceMask(
 ): { value: Json; paths: string[] } {
   const paths: string[] = [];
   const segs = spec.paths.map(parsePath);
-  const { detectors } = selectDetectors(spec.detectors);
+  const detectors = selectDetectors(spec.detectors);
   const cap = options.maxValueBytes ?? 64 * 1024;
-  const holdsStrings = detectors.length > 0;
+  const holdsStrings = detectors.detectors.length > 0;
   const redact = (steps: Step[], v: Json): Json => {
     paths.push(formatPath(steps));
     if (typeof v === 'string' && options.marker && utf8Length(JSON.stringify(v)) - 2 <= cap) return options.marker(v);
