@@ -26,7 +26,12 @@ function item(i: number): Record<string, unknown> {
       hostNames: [`${name}.azurewebsites.net`],
       enabled: true,
       defaultHostName: `${name}.azurewebsites.net`,
-      siteConfig: { numberOfWorkers: (i % 3) + 1, linuxFxVersion: 'NODE|20-lts', http20Enabled: true, minTlsVersion: '1.2' },
+      siteConfig: {
+        numberOfWorkers: (i % 3) + 1,
+        linuxFxVersion: 'NODE|20-lts',
+        http20Enabled: true,
+        minTlsVersion: '1.2',
+      },
       lastModifiedTimeUtc: '2026-04-24T16:30:54.5133333Z',
       outboundIpAddresses: '20.50.2.1,20.50.2.2,20.50.2.3,20.50.2.4',
       description: `Site ${i} — serves the “orders” API; see https://contoso.example/docs?id=${i}&lang=en`,
@@ -96,7 +101,17 @@ export const BENCH_SPEC: MaskSpec = {
 
 export const BENCH_SPEC_DETECTORS: MaskSpec = {
   ...BENCH_SPEC,
-  detectors: ['jwt', 'azure_storage_key', 'sas_token', 'connection_string', 'pem_private_key', 'github_token', 'slack_token', 'aws_access_key_id', 'payment_card'],
+  detectors: [
+    'jwt',
+    'azure_storage_key',
+    'sas_token',
+    'connection_string',
+    'pem_private_key',
+    'github_token',
+    'slack_token',
+    'aws_access_key_id',
+    'payment_card',
+  ],
 };
 
 /** Drain a stream, counting bytes; `onChunk` lets the caller sample memory. */

@@ -3,7 +3,14 @@
 // secrets, 16 KiB chunks, and reports in one run: masker MB/s (with and without detectors), a bare
 // pass-through TransformStream, the whole-body JSON.parse → mask → JSON.stringify approach, and the
 // peak memory growth of the masker and of the whole-body approach. Figures, never assertions.
-import { BENCH_SPEC, BENCH_SPEC_DETECTORS, runMasker, runPassThrough, runWholeBody, workload } from './mask-workload.ts';
+import {
+  BENCH_SPEC,
+  BENCH_SPEC_DETECTORS,
+  runMasker,
+  runPassThrough,
+  runWholeBody,
+  workload,
+} from './mask-workload.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const w = workload();
@@ -53,7 +60,9 @@ const small = workload(5 * 1024 * 1024);
 const maskerPeakSmall = await peak((sample) => runMasker(small, BENCH_SPEC_DETECTORS, sample));
 
 const row = (label: string, value: string) => console.log(`${label.padEnd(58)} ${value}`);
-console.log(`runtime: Node ${process.version} (V8), input ${mb.toFixed(1)} MB, 16 KiB chunks, ${report.maskedCount} secrets masked`);
+console.log(
+  `runtime: Node ${process.version} (V8), input ${mb.toFixed(1)} MB, 16 KiB chunks, ${report.maskedCount} secrets masked`,
+);
 row('masker (paths + key patterns), TransformStream', `${masker.toFixed(0)} MB/s`);
 row('masker (paths + key patterns + all 9 detectors)', `${maskerDetectors.toFixed(0)} MB/s`);
 row('bare pass-through TransformStream', `${passThrough.toFixed(0)} MB/s`);

@@ -16,7 +16,7 @@
  *   of raw JSON); past the cap it is masked with `"***"`, never passed through.
  * - Reports the number of masked values and their paths (capped), never a value.
  */
-import { type DetectorSet, detect, selectDetectors } from './detectors.ts';
+import { couldMatchRaw, type DetectorSet, detect, selectDetectors } from './detectors.ts';
 import { PathAutomaton, parseJsonPath, type Segment } from './json-path.ts';
 import { compileKeyPatterns, type KeyMatcher } from './key-patterns.ts';
 import { REDACTED, styledMarker } from './mask-style.ts';
@@ -683,7 +683,10 @@ export class JsonMasker {
     const m = this.#m;
     const end = i + 1;
     this.#holding = false;
-    let raw: Uint8Array;
+    // The value's raw bytes are bytes[from, to): in the chunk, or in `whole` when it spanned chunks.
+    let bytes = c;
+    let from = this.#holdStart + 1;
+    let to = i;
     let whole: Uint8Array | undefined;
     if (this.#holdLen > 0) {
       const total = this.#holdLen + end;
@@ -699,18 +702,19 @@ export class JsonMasker {
       whole.set(this.#holdBuf.subarray(0, this.#holdLen));
       whole.set(c.subarray(0, end), this.#holdLen);
       this.#releaseHoldBuffer();
-      raw = whole.subarray(1, total - 1);
-    } else {
-      raw = c.subarray(this.#holdStart + 1, i);
+      bytes = whole;
+      from = 1;
+      to = total - 1;
     }
+    const length = to - from;
     let marker: Uint8Array | undefined;
-    if (raw.length > m.maxValueBytes) {
+    if (length > m.maxValueBytes) {
       if (!this.#holdMasked) this.#recordMask();
       marker = REDACTED.slice();
     } else if (this.#holdMasked) {
-      marker = styledMarker(m.style, decodeRaw(raw), m.hmacKey);
-    } else if (raw.length >= m.detectMinBytes) {
-      const value = decodeRaw(raw);
+      marker = styledMarker(m.style, decodeRaw(bytes.subarray(from, to)), m.hmacKey);
+    } else if (length >= m.detectMinBytes && couldMatchRaw(m.detectors, bytes, from, to)) {
+      const value = decodeRaw(bytes.subarray(from, to));
       if (detect(m.detectors, value) !== undefined) {
         this.#recordMask();
         marker = styledMarker(m.style, value, m.hmacKey);
