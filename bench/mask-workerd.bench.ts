@@ -91,7 +91,7 @@ try {
   console.log(
     `runtime: workerd via wrangler dev, input ${(masker.bytes / 1e6).toFixed(1)} MB, 16 KiB chunks, ${masker.result} secrets masked`,
   );
-  row('masker (paths + key patterns), TransformStream', `${masker.mbps.toFixed(0)} MB/s`);
+  row('masker (paths + key patterns), streamed body', `${masker.mbps.toFixed(0)} MB/s`);
   row('masker (paths + key patterns + all 9 detectors)', `${detectors.mbps.toFixed(0)} MB/s`);
   row('bare pass-through TransformStream', `${pass.mbps.toFixed(0)} MB/s`);
   if (whole) {

@@ -4,7 +4,8 @@
  * secrets, produced chunk by chunk from a small pool so the generator itself holds little memory,
  * and the three contenders: streaming masker, bare pass-through, whole-body parse → mask → stringify.
  */
-import { createMaskStream, type MaskReport } from '../src/mask/json-mask-stream.ts';
+import { compileMask, type MaskReport } from '../src/mask/json-mask-stream.ts';
+import { maskBody } from '../src/mask/mask-body.ts';
 import type { MaskSpec } from '../src/mask/spec.ts';
 
 export const CHUNK_BYTES = 16 * 1024;
@@ -127,9 +128,12 @@ export async function drain(stream: ReadableStream<Uint8Array>, onChunk?: (n: nu
   }
 }
 
+/** The masker as the gateway runs it (mask-response.ts → maskBody). */
 export async function runMasker(w: Workload, spec: MaskSpec, onChunk?: (n: number) => void): Promise<MaskReport> {
-  const { stream, report } = createMaskStream(spec);
-  await drain(w.stream().pipeThrough(stream), onChunk);
+  const compiled = compileMask(spec);
+  if (!compiled.ok) throw new Error(compiled.reason);
+  const { body, report } = maskBody(w.stream(), compiled.mask);
+  await drain(body, onChunk);
   return report;
 }
 

@@ -63,7 +63,7 @@ const row = (label: string, value: string) => console.log(`${label.padEnd(58)} $
 console.log(
   `runtime: Node ${process.version} (V8), input ${mb.toFixed(1)} MB, 16 KiB chunks, ${report.maskedCount} secrets masked`,
 );
-row('masker (paths + key patterns), TransformStream', `${masker.toFixed(0)} MB/s`);
+row('masker (paths + key patterns), streamed body', `${masker.toFixed(0)} MB/s`);
 row('masker (paths + key patterns + all 9 detectors)', `${maskerDetectors.toFixed(0)} MB/s`);
 row('bare pass-through TransformStream', `${passThrough.toFixed(0)} MB/s`);
 row('whole body: JSON.parse → mask → JSON.stringify', `${wholeBody.toFixed(0)} MB/s`);

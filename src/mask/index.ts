@@ -11,6 +11,7 @@ export {
   type MaskOptions,
   type MaskReport,
 } from './json-mask-stream.ts';
+export { maskBody } from './mask-body.ts';
 export { MASKABLE_ACCEPT_ENCODING, type MaskResponseResult, maskResponse } from './mask-response.ts';
 export { hmacKeyFromSecret, maskSpecFromDecision } from './policy-adapter.ts';
 export { DETECTOR_NAMES, type DetectorName, EMPTY_MASK, isEmptyMask, type MaskSpec, type MaskStyle } from './spec.ts';

@@ -11,13 +11,8 @@
  * dropped; a strong ETag weakened (the bytes changed, the representation did not); Content-Type
  * kept. Nothing here reads `env` or the clock.
  */
-import {
-  compileMask,
-  createCompiledMaskStream,
-  type Framing,
-  type MaskOptions,
-  type MaskReport,
-} from './json-mask-stream.ts';
+import { compileMask, type Framing, type MaskOptions, type MaskReport } from './json-mask-stream.ts';
+import { maskBody } from './mask-body.ts';
 import { isEmptyMask, type MaskSpec } from './spec.ts';
 
 /** What to ask the upstream for when its response will be masked (RFC 9110 §12.5.3). */
@@ -108,7 +103,7 @@ export function maskResponse(
   if (decoding !== 'identity') {
     body = body.pipeThrough(new DecompressionStream(decoding) as unknown as TransformStream<Uint8Array, Uint8Array>);
   }
-  const masking = createCompiledMaskStream(compiled.mask);
+  const masked = maskBody(body, compiled.mask);
   const out = new Headers(headers);
   out.delete('content-length');
   out.delete('content-md5');
@@ -117,5 +112,5 @@ export function maskResponse(
   if (decoding !== 'identity') out.delete('content-encoding');
   const etag = out.get('etag');
   if (etag && !etag.startsWith('W/')) out.set('etag', `W/${etag}`);
-  return { ok: true, body: body.pipeThrough(masking.stream), headers: out, report: masking.report };
+  return { ok: true, body: masked.body, headers: out, report: masked.report };
 }

@@ -203,3 +203,38 @@ describe('framings in the core', () => {
     expect(() => maskText('\x1e{"a":1}{"b":2}', MASK, [], { framing: 'json-seq' })).toThrow(/data after/);
   });
 });
+
+describe('maskBody', () => {
+  it('cancels the source and errors when masking fails, and passes cancellation upstream', async () => {
+    const { maskBody } = await import('../../../src/mask/mask-body.ts');
+    const { compileMask } = await import('../../../src/mask/json-mask-stream.ts');
+    const compiled = compileMask(MASK);
+    if (!compiled.ok) throw new Error(compiled.reason);
+    let cancelled: unknown;
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('{"value":"SECRET" oops'));
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    const masked = maskBody(source, compiled.mask);
+    await expect(new Response(masked.body).text()).rejects.toThrow(/malformed JSON/);
+    expect(String(cancelled)).toMatch(/malformed JSON/);
+
+    let cancelledByClient = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(encoder.encode('['));
+      },
+      cancel() {
+        cancelledByClient = true;
+      },
+    });
+    const reader = maskBody(endless, compiled.mask).body.getReader();
+    await reader.read();
+    await reader.cancel('client went away');
+    expect(cancelledByClient).toBe(true);
+  });
+});
