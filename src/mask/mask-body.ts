@@ -5,7 +5,7 @@
  * masker releases; on the masker's MaskError (or a source error) the returned stream errors and
  * the source is cancelled — nothing more is read or emitted. Cancelling the returned stream
  * cancels the source. Compared with `pipeThrough(TransformStream)` it avoids the pipe machinery
- * (and, in workerd, an unhandled rejection of the internal pipe promise when masking fails).
+ * and its extra queue, and it stops reading the upstream as soon as masking fails.
  */
 import { type CompiledMask, JsonMasker, type MaskReport } from './json-mask-stream.ts';
 
