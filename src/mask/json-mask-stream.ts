@@ -138,8 +138,9 @@ const LITERALS = ['true', 'false', 'null'].map((word) => new TextEncoder().encod
 
 const NAME_CACHE_SIZE = 256;
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+/** Does `a` equal b[from, from + a.length)? */
+function sameBytes(a: Uint8Array, b: Uint8Array, from: number): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[from + k]) return false;
   return true;
 }
 
@@ -615,13 +616,17 @@ export class JsonMasker {
     this.#inName = false;
     this.#state = COLON;
     if (this.#dropDepth >= 0) return;
-    let raw: Uint8Array;
+    // The name's raw bytes are bytes[from, to): in the chunk, or in #nameBuf when it spanned chunks.
+    let bytes = c;
+    let from = this.#nameStart;
+    let to = i;
     if (this.#nameLen > 0 || this.#nameOverflow) {
       this.#appendName(c.subarray(this.#nameStart, i));
-      raw = this.#nameBuf.subarray(0, this.#nameLen);
-    } else {
-      raw = c.subarray(this.#nameStart, i);
-      if (raw.length > MAX_NAME_BYTES) this.#nameOverflow = true;
+      bytes = this.#nameBuf;
+      from = 0;
+      to = this.#nameLen;
+    } else if (to - from > MAX_NAME_BYTES) {
+      this.#nameOverflow = true;
     }
     const m = this.#m;
     if (this.#nameOverflow) {
@@ -631,15 +636,17 @@ export class JsonMasker {
       return;
     }
     // Member names repeat: a small cache keyed by the raw bytes saves decoding and matching.
-    let hash = raw.length;
-    for (let k = 0; k < raw.length; k++) hash = (Math.imul(hash, 31) + (raw[k] as number)) | 0;
+    const length = to - from;
+    let hash = length;
+    for (let k = from; k < to; k++) hash = (Math.imul(hash, 31) + (bytes[k] as number)) | 0;
     const slot = (hash ^ (hash >>> 11)) & (NAME_CACHE_SIZE - 1);
     const cached = this.#nameCache[slot];
-    if (cached && cached.raw.length === raw.length && sameBytes(cached.raw, raw)) {
+    if (cached && cached.raw.length === length && sameBytes(cached.raw, bytes, from)) {
       this.#names[this.#depth - 1] = cached.name;
       this.#keyHit = cached.keyHit;
       return;
     }
+    const raw = bytes.subarray(from, to);
     const name = decodeRaw(raw);
     const keyHit = m.keyMatcher?.(name) === true;
     if (raw.length <= 64) this.#nameCache[slot] = { raw: raw.slice(), name, keyHit };
