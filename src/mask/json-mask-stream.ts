@@ -14,7 +14,8 @@
  * - Bounded: memory is O(max depth + one held string value), independent of body size. A string
  *   held for detectors or for a `last4`/`hmac` marker is capped (`maxValueBytes`, default 64 KiB
  *   of raw JSON); past the cap it is masked with `"***"`, never passed through.
- * - Reports the number of masked values and their paths (capped), never a value.
+ * - Reports the number of masked values and their paths (capped), never a value; in NDJSON and
+ *   JSON text sequences a path starts with the text's index (`$[2].object.data.password`).
  */
 import { couldMatchRaw, type DetectorSet, detect, selectDetectors } from './detectors.ts';
 import { PathAutomaton, parseJsonPath, type Segment } from './json-path.ts';
@@ -170,6 +171,8 @@ export class JsonMasker {
   #state = TOP;
   #ready: boolean;
   #seenText = false;
+  /** Index of the current text in an NDJSON / JSON-seq stream (reported as `$[n]…`). */
+  #textIndex = -1;
   #offset = 0;
   #failed = false;
 
@@ -418,6 +421,7 @@ export class JsonMasker {
           if (!this.#ready) this.#error('data after the JSON text', i);
           this.#ready = false;
           this.#seenText = true;
+          this.#textIndex++;
           this.#startValue(c, i);
           i++;
           continue;
@@ -744,7 +748,8 @@ export class JsonMasker {
   }
 
   #pathString(): string {
-    let out = '$';
+    // A framed stream reads as an array of texts: the third event's `data.x` is `$[2].data.x`.
+    let out = this.#m.framing === 'json' ? '$' : `$[${this.#textIndex}]`;
     for (let d = 0; d < this.#depth; d++) {
       if (this.#kinds[d] === ARRAY) {
         out += `[${this.#indices[d]}]`;

@@ -168,6 +168,10 @@ describe('maskResponse', () => {
     expect(await new Response(result.body).text()).toBe(
       '{"type":"ADDED","object":{"data":{"value":"***"}}}\n{"type":"MODIFIED","object":{"data":{"value":"***"}}}\n',
     );
+    expect(result.report).toEqual({
+      maskedCount: 2,
+      maskedPaths: ['$[0].object.data.value', '$[1].object.data.value'],
+    });
   });
 
   it('masks RFC 7464 JSON text sequences', async () => {
