@@ -22,13 +22,21 @@ import {
 import {
   auditUnavailable,
   badRequest,
+  misconfigured,
   noRoute,
   policyDenied,
   upstreamUnmaskable,
   upstreamUnreachable,
 } from './errors.ts';
 import type { Gateway } from './gateway.ts';
-import { createMaskStream, type MaskReport } from './mask/index.ts';
+import {
+  hmacKeyFromSecret,
+  isEmptyMask,
+  MASKABLE_ACCEPT_ENCODING,
+  type MaskReport,
+  maskResponse,
+  maskSpecFromDecision,
+} from './mask/index.ts';
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
 import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
@@ -126,20 +134,25 @@ export async function proxyRequest(
       }
     }
 
-    const maskKeys = decision.mask.keys;
+    const maskSpec = maskSpecFromDecision(decision.mask);
+    const masking = !isEmptyMask(maskSpec);
+    const upstreamHeaders = upstreamRequestHeaders(request.headers, {
+      requestId,
+      ...(record.clientIp ? { clientIp: record.clientIp } : {}),
+      forwardAuthorization: route.connection.credential === 'passthrough',
+      identityEncoding: masking,
+    });
+    // A masked response may come compressed in a coding the masker decodes; read it raw.
+    if (masking) upstreamHeaders.set('accept-encoding', MASKABLE_ACCEPT_ENCODING);
     const upstreamStarted = deps.now();
     let upstream: Response;
     try {
       upstream = await fetch(`${route.upstreamBase}${route.path}${route.search}`, {
         method: request.method,
-        headers: upstreamRequestHeaders(request.headers, {
-          requestId,
-          ...(record.clientIp ? { clientIp: record.clientIp } : {}),
-          forwardAuthorization: route.connection.credential === 'passthrough',
-          identityEncoding: maskKeys.length > 0,
-        }),
+        headers: upstreamHeaders,
         body,
         redirect: 'manual',
+        ...(masking ? { encodeResponseBody: 'manual' as const } : {}),
       });
     } catch (error) {
       record.outcome = 'upstream_error';
@@ -152,22 +165,21 @@ export async function proxyRequest(
     const upstreamCorrelationId = upstream.headers.get('x-ms-correlation-request-id');
     if (upstreamCorrelationId) record.upstreamCorrelationId = upstreamCorrelationId.slice(0, 128);
 
-    const headers = clientResponseHeaders(upstream.headers, requestId);
+    let headers = clientResponseHeaders(upstream.headers, requestId);
     let responseBody = upstream.body;
     let report: MaskReport | undefined;
-    if (maskKeys.length > 0 && responseBody) {
-      const refusal = unmaskableReason(upstream.headers);
-      if (refusal) {
+    if (masking && responseBody) {
+      const masked = maskResponse(upstream, headers, maskSpec, {
+        hmacKey: hmacKeyFromSecret((deps.env as { MASK_HMAC_KEY?: string }).MASK_HMAC_KEY),
+        requestUrl: request.url,
+        method: request.method,
+      });
+      if (!masked.ok) {
         await responseBody.cancel().catch(() => undefined);
         record.outcome = 'mask_error';
-        throw upstreamUnmaskable(refusal);
+        throw masked.kind === 'misconfigured' ? misconfigured(masked.reason) : upstreamUnmaskable(masked.reason);
       }
-      const masking = createMaskStream({ keys: maskKeys });
-      report = masking.report;
-      responseBody = responseBody.pipeThrough(masking.stream);
-      headers.delete('content-length');
-      const etag = headers.get('etag');
-      if (etag && !etag.startsWith('W/')) headers.set('etag', `W/${etag}`);
+      ({ body: responseBody, headers, report } = masked);
     }
     if (!responseBody) {
       audit.finish({ outcome: 'completed', bytesOut: 0 }, deps.now());
@@ -223,13 +235,4 @@ function bodyFields(
         requestBodyTruncated: captured.truncated,
         requestBodyCap: REQUEST_BODY_CAP,
       };
-}
-
-/** Why a response that must be masked cannot be, or undefined when it can. */
-function unmaskableReason(headers: Headers): string | undefined {
-  const type = (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== 'application/json' && !type.endsWith('+json')) return `content-type ${type || '(none)'} is not JSON`;
-  const encoding = (headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'identity') return `content-encoding ${encoding} cannot be masked`;
-  return undefined;
 }

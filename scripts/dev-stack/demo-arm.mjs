@@ -6,6 +6,7 @@
 // requests it received so tests can check what the gateway forwarded.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 
 export const DEMO_SUBSCRIPTION = '00000000-0000-4000-8000-00000000a2b1';
 
@@ -97,14 +98,18 @@ export async function startDemoArm(options = {}) {
     }
     if (req.method === 'POST' && /\/providers\/Microsoft\.Storage\/storageAccounts\/[^/]+\/listKeys$/i.test(path)) {
       const created = '2026-01-01T00:00:00.0000000Z';
-      return send(200, {
+      const payload = {
         keys: storageKeys.map((value, i) => ({
           creationTime: created,
           keyName: `key${i + 1}`,
           value,
           permissions: 'FULL',
         })),
-      });
+      };
+      // Test variants for the masker (only when asked for; the default answer is unchanged).
+      const variant = req.headers['x-demo-response'];
+      if (variant) return sendVariant(req, res, String(variant), payload);
+      return send(200, payload);
     }
     return send(404, { error: { code: 'NotFound', message: `No route for ${req.method} ${url.pathname}` } });
   });
@@ -127,6 +132,39 @@ export async function startDemoArm(options = {}) {
         server.close(() => resolve());
       }),
   };
+}
+
+// Masker test variants of a JSON answer: `gzip` (compressed when the client accepts gzip),
+// `chunked` (written a few bytes at a time), `xml` (a non-JSON body), `truncated` (cut mid-value).
+async function sendVariant(req, res, variant, payload) {
+  const text = JSON.stringify(payload);
+  const headers = {
+    'content-type': 'application/json; charset=utf-8',
+    'x-ms-request-id': randomUUID(),
+    etag: '"demo-etag"',
+    'x-demo-accept-encoding': String(req.headers['accept-encoding'] ?? ''),
+  };
+  if (variant === 'gzip' && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    const body = gzipSync(text);
+    res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': String(body.length) });
+    return res.end(body);
+  }
+  if (variant === 'xml') {
+    res.writeHead(200, { ...headers, 'content-type': 'application/xml' });
+    return res.end(`<keys><key name="key1">${payload.keys[0].value}</key></keys>`);
+  }
+  if (variant === 'chunked' || variant === 'truncated') {
+    res.writeHead(200, headers);
+    const bytes = Buffer.from(text);
+    const end = variant === 'truncated' ? text.indexOf(payload.keys[1].value) + 10 : bytes.length;
+    for (let at = 0; at < end; at += 5) {
+      res.write(bytes.subarray(at, Math.min(at + 5, end)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return res.end();
+  }
+  res.writeHead(200, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
+  return res.end(text);
 }
 
 const resourceGroup = (sub, name, g) => ({

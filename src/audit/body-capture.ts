@@ -9,7 +9,7 @@
  * responses; anything that is not JSON is not kept (only its size and a note), because its secrets
  * cannot be found.
  */
-import { JsonMasker, MaskError } from '../mask/index.ts';
+import { createMasker, DETECTOR_NAMES, EMPTY_MASK, MaskError } from '../mask/index.ts';
 
 export const REQUEST_BODY_CAP = 8 * 1024;
 
@@ -72,9 +72,15 @@ export function capturedFromBytes(data: ArrayBuffer | Uint8Array, cap: number): 
 
 export function maskedBody(captured: CapturedBody, extraKeys: readonly string[] = []): string | undefined {
   if (captured.bytes === 0) return undefined;
-  const masker = new JsonMasker({ keys: [...BODY_SECRET_KEYS, ...extraKeys] });
   const parts: Uint8Array[] = [];
   try {
+    // Known secret member names, the policy's own mask keys, and every value detector: a body
+    // kept for audit must not become a second copy of a secret.
+    const masker = createMasker({
+      ...EMPTY_MASK,
+      keys: [...BODY_SECRET_KEYS, ...extraKeys],
+      detectors: DETECTOR_NAMES,
+    });
     parts.push(...masker.push(captured.prefix));
     if (!captured.truncated) parts.push(...masker.end());
   } catch (error) {
