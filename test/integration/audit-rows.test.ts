@@ -175,6 +175,8 @@ describe('audit rows', () => {
     expect(capped.bytes_in).toBe(big.length);
     expect(capped.request_body_truncated).toBe(1);
     expect(String(capped.request_body).length).toBeLessThanOrEqual(8192);
-    expect(String(capped.request_body)).toMatch(/^\{"location":"westeurope","tags":\{"note":"xxx/);
+    // The cut falls inside the long string: with value detectors on, a string the masker has not
+    // finished examining is never released, so the kept prefix stops before it.
+    expect(String(capped.request_body)).toMatch(/^\{"location":"westeurope","tags":\{"note":$/);
   });
 });
