@@ -1,0 +1,81 @@
+/**
+ * One request → the facts policy matches on, derived once per request.
+ *
+ * Contract: pure. The connection's kind decides what is derived: Resource Manager → the RBAC
+ * operation and resource (arm-operation.ts), Kubernetes → RBAC request attributes
+ * (kubernetes-request.ts), anything else → method and path only. `indexKey` is the bucket the match
+ * index looks up: the ARM provider namespace, the Kubernetes resource, or the first path segment.
+ */
+import { type ArmFacts, deriveArmFacts } from './arm-operation.ts';
+import { deriveKubernetesFacts, type KubernetesFacts } from './kubernetes-request.ts';
+import type { ConnectionSource } from './schema.ts';
+
+export interface PolicyRequest {
+  connection: string;
+  method: string;
+  /** Normalised upstream path (no connection prefix, no query). */
+  path: string;
+  /** Raw query string, with or without the leading `?`. */
+  query?: string;
+  /** Evaluation time in ms since the epoch (CEL `now`); the core never reads a clock. */
+  now?: number;
+}
+
+export interface RequestFacts {
+  request: PolicyRequest;
+  kind: ConnectionSource['kind'];
+  method: string;
+  query: URLSearchParams;
+  arm?: ArmFacts;
+  kubernetes?: KubernetesFacts;
+  indexKey: string;
+  /** `operation` for audit: the ARM operation, `k8s:{verb} {resource}`, or `{METHOD} {path}`. */
+  operation: string;
+  resourceId: string;
+}
+
+export function describeRequest(request: PolicyRequest, connection: ConnectionSource | undefined): RequestFacts {
+  const method = request.method.toUpperCase();
+  const query = new URLSearchParams(request.query ?? '');
+  const kind = connection?.kind ?? 'http';
+  if (kind === 'azure_resource_manager') {
+    const arm = deriveArmFacts(method, request.path, query.get('api-version') ?? '');
+    return {
+      request,
+      kind,
+      method,
+      query,
+      arm,
+      indexKey: `arm:${arm.provider.toLowerCase()}`,
+      operation: arm.operation,
+      resourceId: arm.resourceId,
+    };
+  }
+  if (kind === 'kubernetes') {
+    const k8s = deriveKubernetesFacts(method, request.path, query);
+    const base = k8s.resource.split('/')[0] ?? '';
+    const resourceId = k8s.isResourceRequest
+      ? [k8s.namespace && `namespaces/${k8s.namespace}`, k8s.resource, k8s.name].filter(Boolean).join('/')
+      : request.path;
+    return {
+      request,
+      kind,
+      method,
+      query,
+      kubernetes: k8s,
+      indexKey: `k8s:${base.toLowerCase()}`,
+      operation: `k8s:${k8s.verb} ${k8s.isResourceRequest ? [k8s.apiGroup, k8s.resource].filter(Boolean).join('/') : request.path}`,
+      resourceId,
+    };
+  }
+  const first = request.path.split('/')[1] ?? '';
+  return {
+    request,
+    kind,
+    method,
+    query,
+    indexKey: `path:${first.toLowerCase()}`,
+    operation: `${method} ${request.path}`,
+    resourceId: request.path,
+  };
+}
