@@ -71,8 +71,10 @@ export interface CompiledPolicy {
   policyAdmins?: PrincipalMatch;
   rules: readonly CompiledRule[];
   index: RuleIndex;
-  /** The validated source document (for bundles and explain). */
+  /** The validated source document, defaults applied (for explain). */
   source: PolicySource;
+  /** The source document as written: what the digest covers and what a bundle carries. */
+  document: unknown;
 }
 
 export type CompileResult = { ok: true; policy: CompiledPolicy } | { ok: false; errors: string[] };
@@ -155,6 +157,7 @@ export async function compilePolicyDocument(
       rules,
       index: buildIndex(rules),
       source,
+      document,
     },
   };
 }
@@ -291,7 +294,9 @@ function indexKeysFor(rule: RuleSource, connections: ReadonlyMap<string, Connect
   }
   const resources = match.kubernetes?.resources;
   if (resources?.length) {
-    const keys = literal(resources, (r) => (r.includes('*') ? undefined : `k8s:${(r.split('/')[0] ?? '').toLowerCase()}`));
+    const keys = literal(resources, (r) =>
+      r.includes('*') ? undefined : `k8s:${(r.split('/')[0] ?? '').toLowerCase()}`,
+    );
     if (keys) return keys;
   }
   const plain =

@@ -67,7 +67,11 @@ export function principalMatches(match: PrincipalMatch | undefined, principal: P
       if (forAllow) return false;
     } else if (!anyOf(match.groups, principal.groups)) return false;
   }
-  return anyOf(match.apps, [principal.actor.appId]) && anyOf(match.roles, principal.roles) && anyOf(match.scopes, principal.scopes);
+  return (
+    anyOf(match.apps, [principal.actor.appId]) &&
+    anyOf(match.roles, principal.roles) &&
+    anyOf(match.scopes, principal.scopes)
+  );
 }
 
 const STRENGTH = { allow: 1, require_approval: 2, deny: 3 } as const;

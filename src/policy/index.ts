@@ -1,4 +1,5 @@
 export { deriveArmFacts } from './arm-operation.ts';
+export { BUNDLE_FORMAT, bundleFromPolicy, openSignedBundle, type PolicyBundle } from './bundle.ts';
 export {
   type CompiledPolicy,
   type CompileResult,

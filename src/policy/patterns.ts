@@ -17,7 +17,7 @@ export interface PathTemplate {
 }
 
 const CAPTURE = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export type PatternResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -36,10 +36,11 @@ export function compilePathTemplate(pattern: string): PatternResult<PathTemplate
       source += `/(?<${name}>[^/]+)`;
     } else if (/[{}*]/.test(segment)) {
       return { ok: false, error: `segment "${segment}" mixes literal text with a wildcard or capture` };
-    } else source += `/${escape(segment)}`;
+    } else source += `/${escapeRegExp(segment)}`;
   }
   const first = segments[0];
-  const firstSegment = first && first !== '**' && first !== '*' && !CAPTURE.test(first) ? first.toLowerCase() : undefined;
+  const firstSegment =
+    first && first !== '**' && first !== '*' && !CAPTURE.test(first) ? first.toLowerCase() : undefined;
   return { ok: true, value: { source: pattern, regex: new RegExp(`${source}/?$`, 'i'), captures, firstSegment } };
 }
 
@@ -52,7 +53,7 @@ export function compilePathPattern(pattern: string): RegExp {
 
 /** A list of RBAC-style wildcard patterns → one case-insensitive RegExp matching any of them. */
 export function compileWildcards(patterns: readonly string[]): RegExp {
-  const alternatives = patterns.map((p) => p.split('*').map(escape).join('.*'));
+  const alternatives = patterns.map((p) => p.split('*').map(escapeRegExp).join('.*'));
   return new RegExp(`^(?:${alternatives.join('|')})$`, 'i');
 }
 
