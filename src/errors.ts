@@ -145,3 +145,15 @@ export const bodyTooLarge = (limit: number) =>
     publicDetail: `Request bodies held for approval are limited to ${limit} bytes.`,
     auditDetail: `body over ${limit} bytes`,
   });
+
+/** A rewrite obligation could not be applied (the request is refused, never sent unrewritten). */
+export const rewriteRefused = (status: 413 | 415 | 422, auditDetail: string) =>
+  new EdgewardError('EDGEWARD_BAD_REQUEST', status, 'Request cannot be rewritten as policy requires', {
+    publicDetail:
+      status === 413
+        ? 'Policy must rewrite this request body, and it is too large to rewrite.'
+        : status === 415
+          ? 'Policy must rewrite this request body, and only JSON bodies can be rewritten.'
+          : `Policy must rewrite this request body, and the rewrite does not apply: ${auditDetail}`,
+    auditDetail: `rewrite: ${auditDetail}`,
+  });

@@ -19,6 +19,7 @@ import {
   bodyTooLarge,
   noRoute,
   policyDenied,
+  rewriteRefused,
   upstreamUnmaskable,
   upstreamUnreachable,
 } from './errors.ts';
@@ -27,6 +28,7 @@ import { createMaskStream, type MaskReport } from './mask/index.ts';
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
 import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
+import { applyHeaderRewrite, applyQueryRewrite, patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
 import { sha256Hex } from './util/sha256.ts';
 
 export const APPROVAL_BODY_LIMIT = 1024 * 1024;
@@ -70,11 +72,23 @@ export async function proxyRequest(
 
     const decision = evaluatePolicy(
       gateway.policy,
-      { connection: route.connection.name, method: request.method, path: route.path },
+      {
+        connection: route.connection.name,
+        method: request.method,
+        path: route.path,
+        query: route.search,
+        now: deps.now(),
+      },
       principal,
     );
     record.decision = decision.effect;
     record.ruleIds = decision.matchedRuleIds;
+    record.operation = decision.operation;
+    record.resourceId = decision.resourceId;
+    record.policyDigest = gateway.policy.digest;
+    if (decision.errors.length) {
+      record.detail = `policy condition errors: ${decision.errors.map((e) => `${e.ruleId}: ${e.reason}`).join('; ')}`;
+    }
     if (decision.effect === 'deny') {
       throw policyDenied(decision.message ?? 'Denied by policy.', decision.matchedRuleIds);
     }
@@ -133,17 +147,35 @@ export async function proxyRequest(
     }
 
     const maskKeys = decision.mask.keys;
+    const rewrite = decision.rewrite;
+    const upstreamHeaders = applyHeaderRewrite(
+      upstreamRequestHeaders(request.headers, {
+        requestId,
+        ...(record.clientIp ? { clientIp: record.clientIp } : {}),
+        forwardAuthorization: route.connection.credential === 'passthrough',
+        identityEncoding: maskKeys.length > 0,
+      }),
+      rewrite,
+    );
+    if (rewrite.jsonPatch.length > 0) {
+      // Bounded: the body is read whole only to patch it, and refused above the cap.
+      const bytes = body instanceof ArrayBuffer ? body : await readBodyCapped(request, REWRITE_BODY_LIMIT);
+      const patched = patchJsonBody(request.headers.get('content-type'), bytes, rewrite.jsonPatch);
+      if (!patched.ok) {
+        throw rewriteRefused(
+          patched.reason === 'too_large' ? 413 : patched.reason === 'not_json' ? 415 : 422,
+          patched.detail,
+        );
+      }
+      body = patched.body.buffer;
+      upstreamHeaders.delete('content-length');
+    }
     const upstreamStarted = deps.now();
     let upstream: Response;
     try {
-      upstream = await fetch(`${route.upstreamBase}${route.path}${route.search}`, {
+      upstream = await fetch(`${route.upstreamBase}${route.path}${applyQueryRewrite(route.search, rewrite)}`, {
         method: request.method,
-        headers: upstreamRequestHeaders(request.headers, {
-          requestId,
-          ...(record.clientIp ? { clientIp: record.clientIp } : {}),
-          forwardAuthorization: route.connection.credential === 'passthrough',
-          identityEncoding: maskKeys.length > 0,
-        }),
+        headers: upstreamHeaders,
         body,
         redirect: 'manual',
       });
