@@ -85,6 +85,10 @@ interface Scratch {
 
 function structuralMatch(rule: CompiledRule, scratch: Scratch): boolean {
   const { facts } = scratch;
+  // The index already filtered on these; re-checking two Set lookups keeps the evaluator correct on
+  // its own (the index is an optimisation, never a source of truth).
+  if (rule.connections && !rule.connections.has(facts.request.connection)) return false;
+  if (rule.methods && !rule.methods.has(facts.method)) return false;
   if (rule.paths) {
     let hit = false;
     for (const template of rule.paths) {
