@@ -40,6 +40,7 @@ const verbFor = (method: string): string => {
 };
 
 function decode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
@@ -49,13 +50,17 @@ function decode(segment: string): string {
 
 export function deriveArmFacts(method: string, path: string, apiVersion: string): ArmFacts {
   const segments = path.split('/').filter(Boolean).map(decode);
-  const lower = segments.map((s) => s.toLowerCase());
   let subscription = '';
   let resourceGroup = '';
-  if (lower[0] === 'subscriptions' && segments[1]) subscription = segments[1];
-  const rgAt = lower.indexOf('resourcegroups');
-  if (subscription && rgAt === 2 && segments[3]) resourceGroup = segments[3];
-  const providersAt = lower.lastIndexOf('providers');
+  if (segments[0]?.toLowerCase() === 'subscriptions' && segments[1]) subscription = segments[1];
+  if (subscription && segments[2]?.toLowerCase() === 'resourcegroups' && segments[3]) resourceGroup = segments[3];
+  let providersAt = -1;
+  for (let i = segments.length - 2; i >= 0; i--) {
+    if ((segments[i] as string).length === 9 && (segments[i] as string).toLowerCase() === 'providers') {
+      providersAt = i;
+      break;
+    }
+  }
   const verb = verbFor(method);
 
   if (providersAt === -1 || !segments[providersAt + 1]) {

@@ -102,8 +102,9 @@ function structuralMatch(rule: CompiledRule, scratch: Scratch): boolean {
     if (!hit) return false;
   }
   const arm = facts.arm;
-  if (rule.operations || rule.notOperations || rule.subscriptions || rule.resourceGroups) {
+  if (rule.operationSet || rule.operations || rule.notOperations || rule.subscriptions || rule.resourceGroups) {
     if (!arm) return false;
+    if (rule.operationSet && !rule.operationSet.has(facts.operationKey.slice(3))) return false;
     if (rule.operations && !rule.operations.test(arm.operation)) return false;
     if (rule.notOperations?.test(arm.operation)) return false;
     if (rule.subscriptions && !rule.subscriptions.test(arm.subscription)) return false;
@@ -188,7 +189,7 @@ function celContext(scratch: Scratch): CelContext {
 export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, principal: Principal): Decision {
   const facts = describeRequest(request, policy.connections.get(request.connection));
   const scratch: Scratch = { facts, principal };
-  const candidates = policy.index.candidates(request.connection, facts.method, facts.indexKey);
+  const candidates = policy.index.candidates(request.connection, facts.method, facts.indexKey, facts.operationKey);
   const matched: CompiledRule[] = [];
   const matches: RuleMatch[] = [];
   let errors: { ruleId: string; reason: string }[] | undefined;

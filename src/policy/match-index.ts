@@ -4,15 +4,20 @@
  *
  * Contract: `candidates` returns a superset of the rules that match (the evaluator still checks every
  * condition) and never misses one. Keys a rule does not constrain are wildcards. Lists are built
- * lazily and memoised per (connection, method, key); a request key no rule names shares the
- * wildcard-only list, so the memo is bounded by connections × methods × keys named in the policy,
- * whatever requests arrive.
+ * lazily and memoised per (connection, method, key, operation key); a request key no rule names
+ * is looked up as the wildcard, so the memo is bounded by connections × methods × keys named in the
+ * policy, whatever requests arrive.
  */
 import type { CompiledRule } from './compile.ts';
 import { METHODS } from './schema.ts';
 
 export interface RuleIndex {
-  candidates(connection: string, method: string, key: string): readonly CompiledRule[];
+  /**
+   * `key` is the request's bucket (ARM provider, Kubernetes resource, first path segment);
+   * `operationKey` the finer ARM operation bucket ('' when there is none). A rule is a candidate
+   * when it names neither, or names one of the two.
+   */
+  candidates(connection: string, method: string, key: string, operationKey?: string): readonly CompiledRule[];
   /** Distinct index keys named by rules (for reporting). */
   readonly keys: ReadonlySet<string>;
 }
@@ -29,18 +34,19 @@ export function buildIndex(rules: readonly CompiledRule[]): RuleIndex {
   const memo = new Map<string, readonly CompiledRule[]>();
   return {
     keys,
-    candidates(connection, method, key) {
+    candidates(connection, method, key, operationKey = '') {
       const c = connectionsNamed.has(connection) ? connection : '\u0000';
       const m = KNOWN_METHODS.has(method) ? method : '\u0000';
       const k = keys.has(key) ? key : '\u0000';
-      const memoKey = `${c}\u0001${m}\u0001${k}`;
+      const o = operationKey && keys.has(operationKey) ? operationKey : '\u0000';
+      const memoKey = `${c}\u0001${m}\u0001${k}\u0001${o}`;
       let list = memo.get(memoKey);
       if (!list) {
         list = rules.filter(
           (rule) =>
             (!rule.connections || rule.connections.has(c)) &&
             (!rule.methods || rule.methods.has(m)) &&
-            (!rule.indexKeys || rule.indexKeys.has(k)),
+            (!rule.indexKeys || rule.indexKeys.has(k) || rule.indexKeys.has(o)),
         );
         memo.set(memoKey, list);
       }

@@ -25,10 +25,13 @@ export interface RequestFacts {
   request: PolicyRequest;
   kind: ConnectionSource['kind'];
   method: string;
-  query: URLSearchParams;
+  /** Parsed on first use (most requests never need more than `api-version`). */
+  readonly query: URLSearchParams;
   arm?: ArmFacts;
   kubernetes?: KubernetesFacts;
   indexKey: string;
+  /** Finer bucket: the lowercased ARM operation (`op:…`), or '' for other kinds. */
+  operationKey: string;
   /** `operation` for audit: the ARM operation, `k8s:{verb} {resource}`, or `{METHOD} {path}`. */
   operation: string;
   resourceId: string;
@@ -36,23 +39,32 @@ export interface RequestFacts {
 
 export function describeRequest(request: PolicyRequest, connection: ConnectionSource | undefined): RequestFacts {
   const method = request.method.toUpperCase();
-  const query = new URLSearchParams(request.query ?? '');
+  let parsed: URLSearchParams | undefined;
+  const lazy = {
+    get query() {
+      parsed ??= new URLSearchParams(request.query ?? '');
+      return parsed;
+    },
+  };
   const kind = connection?.kind ?? 'http';
   if (kind === 'azure_resource_manager') {
-    const arm = deriveArmFacts(method, request.path, query.get('api-version') ?? '');
+    const arm = deriveArmFacts(method, request.path, apiVersionOf(request.query));
     return {
       request,
       kind,
       method,
-      query,
+      get query() {
+        return lazy.query;
+      },
       arm,
       indexKey: `arm:${arm.provider.toLowerCase()}`,
+      operationKey: `op:${arm.operation.toLowerCase()}`,
       operation: arm.operation,
       resourceId: arm.resourceId,
     };
   }
   if (kind === 'kubernetes') {
-    const k8s = deriveKubernetesFacts(method, request.path, query);
+    const k8s = deriveKubernetesFacts(method, request.path, lazy.query);
     const base = k8s.resource.split('/')[0] ?? '';
     const resourceId = k8s.isResourceRequest
       ? [k8s.namespace && `namespaces/${k8s.namespace}`, k8s.resource, k8s.name].filter(Boolean).join('/')
@@ -61,9 +73,12 @@ export function describeRequest(request: PolicyRequest, connection: ConnectionSo
       request,
       kind,
       method,
-      query,
+      get query() {
+        return lazy.query;
+      },
       kubernetes: k8s,
       indexKey: `k8s:${base.toLowerCase()}`,
+      operationKey: '',
       operation: `k8s:${k8s.verb} ${k8s.isResourceRequest ? [k8s.apiGroup, k8s.resource].filter(Boolean).join('/') : request.path}`,
       resourceId,
     };
@@ -73,9 +88,27 @@ export function describeRequest(request: PolicyRequest, connection: ConnectionSo
     request,
     kind,
     method,
-    query,
+    get query() {
+      return lazy.query;
+    },
     indexKey: `path:${first.toLowerCase()}`,
+    operationKey: '',
     operation: `${method} ${request.path}`,
     resourceId: request.path,
   };
+}
+
+/** `api-version` without parsing the whole query (the common case on the hot path). */
+function apiVersionOf(query: string | undefined): string {
+  if (!query) return '';
+  const at = query.search(/(?:^|[?&])api-version=/);
+  if (at === -1) return '';
+  const start = query.indexOf('=', at) + 1;
+  const end = query.indexOf('&', start);
+  const raw = end === -1 ? query.slice(start) : query.slice(start, end);
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
 }
