@@ -157,3 +157,11 @@ export const rewriteRefused = (status: 413 | 415 | 422, auditDetail: string) =>
           : `Policy must rewrite this request body, and the rewrite does not apply: ${auditDetail}`,
     auditDetail: `rewrite: ${auditDetail}`,
   });
+
+/** A policy bundle was refused for runtime activation; the active bundle stays as it was. */
+export const bundleRejected = (reason: string, auditDetail: string, status = 422) =>
+  new EdgewardError('EDGEWARD_BUNDLE_REJECTED', status, 'Policy bundle rejected', {
+    publicDetail: `The bundle was not activated (${reason}); the active policy is unchanged.`,
+    auditDetail,
+    extensions: { reason },
+  });
