@@ -165,3 +165,10 @@ export const bundleRejected = (reason: string, auditDetail: string, status = 422
     auditDetail,
     extensions: { reason },
   });
+
+/** A deny caused by a policy condition that could not be evaluated: the reasons go to audit. */
+export const policyConditionFailed = (message: string, ruleIds: readonly string[], reasons: readonly string[]) =>
+  new EdgewardError('EDGEWARD_POLICY_DENIED', 403, 'Denied by policy', {
+    publicDetail: message,
+    auditDetail: `rules: ${ruleIds.join(',')}; condition errors: ${reasons.join('; ')}`.slice(0, 1000),
+  });

@@ -18,6 +18,7 @@ import {
   badRequest,
   bodyTooLarge,
   noRoute,
+  policyConditionFailed,
   policyDenied,
   rewriteRefused,
   upstreamUnmaskable,
@@ -86,11 +87,15 @@ export async function proxyRequest(
     record.operation = decision.operation;
     record.resourceId = decision.resourceId;
     record.policyDigest = gateway.policy.digest;
-    if (decision.errors.length) {
-      record.detail = `policy condition errors: ${decision.errors.map((e) => `${e.ruleId}: ${e.reason}`).join('; ')}`;
-    }
     if (decision.effect === 'deny') {
-      throw policyDenied(decision.message ?? 'Denied by policy.', decision.matchedRuleIds);
+      const message = decision.message ?? 'Denied by policy.';
+      throw decision.errors.length
+        ? policyConditionFailed(
+            message,
+            decision.matchedRuleIds,
+            decision.errors.map((e) => `${e.ruleId}: ${e.reason}`),
+          )
+        : policyDenied(message, decision.matchedRuleIds);
     }
 
     let body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body;
