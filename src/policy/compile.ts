@@ -136,13 +136,21 @@ export async function compilePolicyDocument(
 ): Promise<CompileResult> {
   const parsed = v.safeParse(PolicySourceSchema, document);
   if (!parsed.success) {
-    return {
-      ok: false,
-      errors: parsed.issues.map((issue) => {
-        const path = (issue.path ?? []).map((item) => item.key as string | number);
-        return `${locate(path)}: ${path.join('.') || '(root)'}: ${issue.message}`;
-      }),
-    };
+    const errors = parsed.issues.map((issue) => {
+      const path = (issue.path ?? []).map((item) => item.key as string | number);
+      return `${locate(path)}: ${path.join('.') || '(root)'}: ${issue.message}`;
+    });
+    // List CEL errors too, so one run shows every problem, not just the structural ones.
+    const rules = (document as { rules?: unknown } | null)?.rules;
+    if (Array.isArray(rules)) {
+      rules.forEach((rule, i) => {
+        const when = (rule as { when?: unknown } | null)?.when;
+        if (typeof when !== 'string' || when === '') return;
+        const condition = compileCondition(when);
+        if (!condition.ok) errors.push(`${locate(['rules', i, 'when'])}: rules.${i}.when: CEL: ${condition.error}`);
+      });
+    }
+    return { ok: false, errors };
   }
   const source = parsed.output;
   const errors: string[] = [];
