@@ -27,8 +27,8 @@ export interface RequestFacts {
   method: string;
   /** Parsed on first use (most requests never need more than `api-version`). */
   readonly query: URLSearchParams;
-  arm?: ArmFacts;
-  kubernetes?: KubernetesFacts;
+  arm?: ArmFacts | undefined;
+  kubernetes?: KubernetesFacts | undefined;
   indexKey: string;
   /** Finer bucket: the lowercased ARM operation (`op:…`), or '' for other kinds. */
   operationKey: string;
@@ -37,65 +37,72 @@ export interface RequestFacts {
   resourceId: string;
 }
 
+/** A class, so the lazy `query` getter lives on the prototype (object literals with getters are slow). */
+class Facts implements RequestFacts {
+  #query: URLSearchParams | undefined;
+  readonly request: PolicyRequest;
+  readonly kind: ConnectionSource['kind'];
+  readonly method: string;
+  readonly indexKey: string;
+  readonly operationKey: string;
+  readonly operation: string;
+  readonly resourceId: string;
+  readonly arm: ArmFacts | undefined;
+  readonly kubernetes: KubernetesFacts | undefined;
+  constructor(
+    request: PolicyRequest,
+    kind: ConnectionSource['kind'],
+    method: string,
+    indexKey: string,
+    operationKey: string,
+    operation: string,
+    resourceId: string,
+    arm?: ArmFacts,
+    kubernetes?: KubernetesFacts,
+  ) {
+    this.request = request;
+    this.kind = kind;
+    this.method = method;
+    this.indexKey = indexKey;
+    this.operationKey = operationKey;
+    this.operation = operation;
+    this.resourceId = resourceId;
+    this.arm = arm;
+    this.kubernetes = kubernetes;
+  }
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.request.query ?? '');
+    return this.#query;
+  }
+}
+
 export function describeRequest(request: PolicyRequest, connection: ConnectionSource | undefined): RequestFacts {
   const method = request.method.toUpperCase();
-  let parsed: URLSearchParams | undefined;
-  const lazy = {
-    get query() {
-      parsed ??= new URLSearchParams(request.query ?? '');
-      return parsed;
-    },
-  };
   const kind = connection?.kind ?? 'http';
   if (kind === 'azure_resource_manager') {
     const arm = deriveArmFacts(method, request.path, apiVersionOf(request.query));
-    return {
+    return new Facts(
       request,
       kind,
       method,
-      get query() {
-        return lazy.query;
-      },
+      `arm:${arm.provider.toLowerCase()}`,
+      `op:${arm.operation.toLowerCase()}`,
+      arm.operation,
+      arm.resourceId,
       arm,
-      indexKey: `arm:${arm.provider.toLowerCase()}`,
-      operationKey: `op:${arm.operation.toLowerCase()}`,
-      operation: arm.operation,
-      resourceId: arm.resourceId,
-    };
+    );
   }
   if (kind === 'kubernetes') {
-    const k8s = deriveKubernetesFacts(method, request.path, lazy.query);
+    const k8s = deriveKubernetesFacts(method, request.path, new URLSearchParams(request.query ?? ''));
     const base = k8s.resource.split('/')[0] ?? '';
     const resourceId = k8s.isResourceRequest
       ? [k8s.namespace && `namespaces/${k8s.namespace}`, k8s.resource, k8s.name].filter(Boolean).join('/')
       : request.path;
-    return {
-      request,
-      kind,
-      method,
-      get query() {
-        return lazy.query;
-      },
-      kubernetes: k8s,
-      indexKey: `k8s:${base.toLowerCase()}`,
-      operationKey: '',
-      operation: `k8s:${k8s.verb} ${k8s.isResourceRequest ? [k8s.apiGroup, k8s.resource].filter(Boolean).join('/') : request.path}`,
-      resourceId,
-    };
+    const operation = `k8s:${k8s.verb} ${k8s.isResourceRequest ? [k8s.apiGroup, k8s.resource].filter(Boolean).join('/') : request.path}`;
+    return new Facts(request, kind, method, `k8s:${base.toLowerCase()}`, '', operation, resourceId, undefined, k8s);
   }
   const first = request.path.split('/')[1] ?? '';
-  return {
-    request,
-    kind,
-    method,
-    get query() {
-      return lazy.query;
-    },
-    indexKey: `path:${first.toLowerCase()}`,
-    operationKey: '',
-    operation: `${method} ${request.path}`,
-    resourceId: request.path,
-  };
+  return new Facts(request, kind, method, `path:${first.toLowerCase()}`, '', `${method} ${request.path}`, request.path);
 }
 
 /** `api-version` without parsing the whole query (the common case on the hot path). */
