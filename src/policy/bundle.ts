@@ -63,10 +63,8 @@ export async function openSignedBundle(input: unknown, publicKey: string): Promi
   if (!bundle.signature) return { ok: false, reason: 'unsigned', detail: 'the bundle carries no signature' };
   const keyBytes = decodeBase64Url(publicKey);
   const signature = decodeBase64Url(bundle.signature);
-  if (!keyBytes || keyBytes.length !== 32)
-    return { ok: false, reason: 'bad_signature', detail: 'no usable public key' };
-  if (!signature || signature.length !== 64)
-    return { ok: false, reason: 'bad_signature', detail: 'malformed signature' };
+  if (keyBytes?.length !== 32) return { ok: false, reason: 'bad_signature', detail: 'no usable public key' };
+  if (signature?.length !== 64) return { ok: false, reason: 'bad_signature', detail: 'malformed signature' };
   let valid = false;
   try {
     const key = await crypto.subtle.importKey('raw', keyBytes, { name: 'Ed25519' }, false, ['verify']);
