@@ -146,6 +146,37 @@ describe('runtime activation of signed policy bundles', () => {
     expect(await health()).toBe(embedded);
   });
 
+  it('turns a condition that fails at run time into a deny recorded in the audit row', async () => {
+    const conditional = {
+      ...frozen,
+      rules: [
+        {
+          id: 'gold-readers',
+          match: { connections: ['arm'], operations: ['*/read'] },
+          when: 'request.query.tier == "gold"',
+          effect: 'allow',
+        },
+      ],
+    };
+    const { bundle } = await signedBundle(conditional, await importKey(DEV_PRIVATE_KEY_PEM));
+    expect((await activate(admin, bundle)).status).toBe(201);
+    const reader = await mintToken({ user: 'alice@contoso.com', groups: ['readers'] });
+    const gold = await gateway('/arm/subscriptions?api-version=2022-12-01&tier=gold', { token: reader });
+    expect(gold.status).toBe(200);
+    const broken = await gateway('/arm/subscriptions?api-version=2022-12-01', { token: reader });
+    expect(broken.status).toBe(403);
+    expect(await broken.json()).toMatchObject({ code: 'EDGEWARD_POLICY_DENIED' });
+    const row = await auditRow(broken.headers.get('x-edgeward-request-id') ?? '');
+    expect(row).toMatchObject({ decision: 'deny', status: 403 });
+    expect(String(row?.detail)).toMatch(/condition errors: gold-readers: .*tier/);
+    const rollback = await gateway('/_gateway/policy/rollback', {
+      method: 'POST',
+      token: admin,
+      body: JSON.stringify({ digest: embedded }),
+    });
+    expect(rollback.status).toBe(200);
+  });
+
   it('makes an isolate follow activations recorded by others, and ignore ones that do not verify', async () => {
     const isolate = await loadGateway(env);
     const { digest } = await signedBundle(frozen, await importKey(DEV_PRIVATE_KEY_PEM));
