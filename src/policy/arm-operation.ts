@@ -49,7 +49,8 @@ function decode(segment: string): string {
 }
 
 export function deriveArmFacts(method: string, path: string, apiVersion: string): ArmFacts {
-  const segments = path.split('/').filter(Boolean).map(decode);
+  const segments: string[] = [];
+  for (const part of path.split('/')) if (part !== '') segments.push(decode(part));
   let subscription = '';
   let resourceGroup = '';
   if (segments[0]?.toLowerCase() === 'subscriptions' && segments[1]) subscription = segments[1];

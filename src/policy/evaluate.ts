@@ -11,11 +11,11 @@
  * `require_approval` rules (unknown membership must not lift a restriction). Pure: no I/O, no clock.
  */
 import type { Principal } from '../auth/principal.ts';
-import type { MaskSpec } from '../mask/spec.ts';
+import { EMPTY_MASK, type MaskSpec } from '../mask/spec.ts';
 import type { CelContext } from './cel.ts';
 import { runCondition } from './cel.ts';
 import type { CompiledPolicy, CompiledRule } from './compile.ts';
-import { accumulateMask, accumulateRewrite, type RewriteSpec } from './obligations.ts';
+import { accumulateMask, accumulateRewrite, EMPTY_REWRITE, type RewriteSpec } from './obligations.ts';
 import { describeRequest, type PolicyRequest, type RequestFacts } from './request-facts.ts';
 import type { ApprovalSpec, PrincipalMatch } from './schema.ts';
 
@@ -75,6 +75,7 @@ export function principalMatches(match: PrincipalMatch | undefined, principal: P
 }
 
 const STRENGTH = { allow: 1, require_approval: 2, deny: 3 } as const;
+const NO_ERRORS: readonly { ruleId: string; reason: string }[] = Object.freeze([]);
 
 interface Scratch {
   facts: RequestFacts;
@@ -192,6 +193,7 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
   const candidates = policy.index.candidates(request.connection, facts.method, facts.indexKey, facts.operationKey);
   const matched: CompiledRule[] = [];
   const matches: RuleMatch[] = [];
+  const matchedRuleIds: string[] = [];
   let errors: { ruleId: string; reason: string }[] | undefined;
   let deciding: CompiledRule | undefined;
   let decidingEffect: Effect = 'deny';
@@ -213,32 +215,31 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
       } else if (!result.value) continue;
     }
     matched.push(rule);
+    matchedRuleIds.push(rule.id);
     matches.push({ ruleId: rule.id, effect, why });
     if (!deciding || STRENGTH[effect] > STRENGTH[decidingEffect]) {
       deciding = rule;
       decidingEffect = effect;
     }
   }
-  const common = {
-    matchedRuleIds: matches.map((m) => m.ruleId),
+  const decision: Decision = {
+    effect: deciding ? decidingEffect : 'deny',
+    matchedRuleIds,
     matches,
-    mask: accumulateMask(matched),
-    rewrite: accumulateRewrite(matched),
+    mask: matched.length ? accumulateMask(matched) : EMPTY_MASK,
+    rewrite: matched.length ? accumulateRewrite(matched) : EMPTY_REWRITE,
     operation: facts.operation,
     resourceId: facts.resourceId,
-    errors: errors ?? [],
+    errors: errors ?? NO_ERRORS,
   };
-  if (!deciding) return { effect: 'deny', ...common, message: 'No policy rule allows this request.' };
-  const failed = decidingEffect === 'deny' && deciding.effect !== 'deny';
-  return {
-    effect: decidingEffect,
-    ...common,
-    decidingRuleId: deciding.id,
-    ...(failed
-      ? { message: 'A policy condition could not be evaluated for this request.' }
-      : deciding.message
-        ? { message: deciding.message }
-        : {}),
-    ...(decidingEffect === 'require_approval' && deciding.approval ? { approval: deciding.approval } : {}),
-  };
+  if (!deciding) {
+    decision.message = 'No policy rule allows this request.';
+    return decision;
+  }
+  decision.decidingRuleId = deciding.id;
+  if (decidingEffect === 'deny' && deciding.effect !== 'deny') {
+    decision.message = 'A policy condition could not be evaluated for this request.';
+  } else if (deciding.message) decision.message = deciding.message;
+  if (decidingEffect === 'require_approval' && deciding.approval) decision.approval = deciding.approval;
+  return decision;
 }
