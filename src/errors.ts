@@ -145,3 +145,30 @@ export const bodyTooLarge = (limit: number) =>
     publicDetail: `Request bodies held for approval are limited to ${limit} bytes.`,
     auditDetail: `body over ${limit} bytes`,
   });
+
+/** A rewrite obligation could not be applied (the request is refused, never sent unrewritten). */
+export const rewriteRefused = (status: 413 | 415 | 422, auditDetail: string) =>
+  new EdgewardError('EDGEWARD_BAD_REQUEST', status, 'Request cannot be rewritten as policy requires', {
+    publicDetail:
+      status === 413
+        ? 'Policy must rewrite this request body, and it is too large to rewrite.'
+        : status === 415
+          ? 'Policy must rewrite this request body, and only JSON bodies can be rewritten.'
+          : `Policy must rewrite this request body, and the rewrite does not apply: ${auditDetail}`,
+    auditDetail: `rewrite: ${auditDetail}`,
+  });
+
+/** A policy bundle was refused for runtime activation; the active bundle stays as it was. */
+export const bundleRejected = (reason: string, auditDetail: string, status = 422) =>
+  new EdgewardError('EDGEWARD_BUNDLE_REJECTED', status, 'Policy bundle rejected', {
+    publicDetail: `The bundle was not activated (${reason}); the active policy is unchanged.`,
+    auditDetail,
+    extensions: { reason },
+  });
+
+/** A deny caused by a policy condition that could not be evaluated: the reasons go to audit. */
+export const policyConditionFailed = (message: string, ruleIds: readonly string[], reasons: readonly string[]) =>
+  new EdgewardError('EDGEWARD_POLICY_DENIED', 403, 'Denied by policy', {
+    publicDetail: message,
+    auditDetail: `rules: ${ruleIds.join(',')}; condition errors: ${reasons.join('; ')}`.slice(0, 1000),
+  });

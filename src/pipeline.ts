@@ -24,7 +24,9 @@ import {
   badRequest,
   misconfigured,
   noRoute,
+  policyConditionFailed,
   policyDenied,
+  rewriteRefused,
   upstreamUnmaskable,
   upstreamUnreachable,
 } from './errors.ts';
@@ -40,6 +42,8 @@ import {
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
 import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
+import { readBodyCapped } from './proxy/read-body.ts';
+import { applyHeaderRewrite, applyQueryRewrite, patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
 
 export interface PipelineDeps {
   env: Env;
@@ -87,13 +91,29 @@ export async function proxyRequest(
 
     const decision = evaluatePolicy(
       gateway.policy,
-      { connection: route.connection.name, method: request.method, path: route.path },
+      {
+        connection: route.connection.name,
+        method: request.method,
+        path: route.path,
+        query: route.search,
+        now: deps.now(),
+      },
       principal,
     );
     record.decision = decision.effect;
     record.ruleIds = decision.matchedRuleIds;
+    record.operation = decision.operation;
+    record.resourceId = decision.resourceId;
+    record.policyDigest = gateway.policy.digest;
     if (decision.effect === 'deny') {
-      throw policyDenied(decision.message ?? 'Denied by policy.', decision.matchedRuleIds);
+      const message = decision.message ?? 'Denied by policy.';
+      throw decision.errors.length
+        ? policyConditionFailed(
+            message,
+            decision.matchedRuleIds,
+            decision.errors.map((e) => `${e.ruleId}: ${e.reason}`),
+          )
+        : policyDenied(message, decision.matchedRuleIds);
     }
 
     let body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body;
@@ -136,18 +156,35 @@ export async function proxyRequest(
 
     const maskSpec = maskSpecFromDecision(decision.mask);
     const masking = !isEmptyMask(maskSpec);
-    const upstreamHeaders = upstreamRequestHeaders(request.headers, {
-      requestId,
-      ...(record.clientIp ? { clientIp: record.clientIp } : {}),
-      forwardAuthorization: route.connection.credential === 'passthrough',
-      identityEncoding: masking,
-    });
+    const rewrite = decision.rewrite;
+    const upstreamHeaders = applyHeaderRewrite(
+      upstreamRequestHeaders(request.headers, {
+        requestId,
+        ...(record.clientIp ? { clientIp: record.clientIp } : {}),
+        forwardAuthorization: route.connection.credential === 'passthrough',
+        identityEncoding: masking,
+      }),
+      rewrite,
+    );
     // A masked response may come compressed in a coding the masker decodes; read it raw.
     if (masking) upstreamHeaders.set('accept-encoding', MASKABLE_ACCEPT_ENCODING);
+    if (rewrite.jsonPatch.length > 0) {
+      // Bounded: the body is read whole only to patch it, and refused above the cap.
+      const bytes = body instanceof ArrayBuffer ? body : await readBodyCapped(request, REWRITE_BODY_LIMIT);
+      const patched = patchJsonBody(request.headers.get('content-type'), bytes, rewrite.jsonPatch);
+      if (!patched.ok) {
+        throw rewriteRefused(
+          patched.reason === 'too_large' ? 413 : patched.reason === 'not_json' ? 415 : 422,
+          patched.detail,
+        );
+      }
+      body = patched.body.buffer;
+      upstreamHeaders.delete('content-length');
+    }
     const upstreamStarted = deps.now();
     let upstream: Response;
     try {
-      upstream = await fetch(`${route.upstreamBase}${route.path}${route.search}`, {
+      upstream = await fetch(`${route.upstreamBase}${route.path}${applyQueryRewrite(route.search, rewrite)}`, {
         method: request.method,
         headers: upstreamHeaders,
         body,

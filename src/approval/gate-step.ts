@@ -15,8 +15,9 @@
  */
 import type { AuditRecord } from '../audit/index.ts';
 import type { Principal } from '../auth/index.ts';
-import { approvalDenied, approvalPending, bodyTooLarge, EdgewardError } from '../errors.ts';
+import { approvalDenied, approvalPending, EdgewardError } from '../errors.ts';
 import type { ApprovalSpec } from '../policy/index.ts';
+import { readBodyCapped } from '../proxy/read-body.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import type { ApprovalObject } from './approval-object.ts';
 import { approvalIdFor } from './gate.ts';
@@ -193,30 +194,4 @@ function ended(approvalId: string, status: 'expired' | 'cancelled'): EdgewardErr
     auditDetail: `approval ${approvalId} ${status}`,
     extensions: { approvalId },
   });
-}
-
-async function readBodyCapped(request: Request, limit: number): Promise<ArrayBuffer> {
-  if (!request.body) return new ArrayBuffer(0);
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw bodyTooLarge(limit);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw bodyTooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes.buffer;
 }

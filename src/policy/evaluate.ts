@@ -1,84 +1,245 @@
 /**
  * Evaluate a compiled policy for one request and principal.
  *
- * Contract: default deny; `deny` beats `require_approval` beats `allow`; the decision lists every
- * rule that matched; mask obligations accumulate from every matching rule whatever its effect.
- * Pure: no I/O, no clock.
+ * Contract: default deny; `deny` beats `require_approval` beats `allow` (ties go to the earliest
+ * rule); the decision lists every rule that matched, in source order, with what it matched on;
+ * obligations (mask, rewrite) accumulate from every matching rule whatever its effect. Only the
+ * rules the match index returns for (connection, method, provider/resource/first segment) are
+ * examined. A `when` condition that fails at runtime makes that rule a deny for this request, with
+ * the reason in `errors` (fail closed). Principals with unresolved groups (`groupsResolved: false`)
+ * never satisfy a groups condition of an `allow` rule, and always satisfy it for `deny` and
+ * `require_approval` rules (unknown membership must not lift a restriction). Pure: no I/O, no clock.
  */
 import type { Principal } from '../auth/principal.ts';
+import { EMPTY_MASK, type MaskSpec } from '../mask/spec.ts';
+import type { CelContext } from './cel.ts';
+import { runCondition } from './cel.ts';
 import type { CompiledPolicy, CompiledRule } from './compile.ts';
+import { accumulateMask, accumulateRewrite, EMPTY_REWRITE, type RewriteSpec } from './obligations.ts';
+import { describeRequest, type PolicyRequest, type RequestFacts } from './request-facts.ts';
 import type { ApprovalSpec, PrincipalMatch } from './schema.ts';
 
-export interface PolicyRequest {
-  connection: string;
-  method: string;
-  /** Normalised upstream path (no connection prefix, no query). */
-  path: string;
+export type { PolicyRequest } from './request-facts.ts';
+
+export type Effect = 'allow' | 'deny' | 'require_approval';
+
+export interface RuleMatch {
+  ruleId: string;
+  effect: Effect;
+  /** What the rule matched on (its match, principals and condition), or why it became a deny. */
+  why: string;
 }
 
 export interface Decision {
-  effect: 'allow' | 'deny' | 'require_approval';
+  effect: Effect;
   /** Every rule that matched, in source order. */
   matchedRuleIds: readonly string[];
+  matches: readonly RuleMatch[];
   /** The rule that decided the effect (undefined for the default deny). */
   decidingRuleId?: string;
   message?: string;
   approval?: ApprovalSpec;
-  mask: { keys: readonly string[] };
+  mask: MaskSpec;
+  rewrite: RewriteSpec;
+  /** Derived operation (ARM RBAC name, `k8s:verb resource`, or `METHOD path`) for audit. */
+  operation: string;
+  resourceId: string;
+  /** Conditions that could not be evaluated (each made its rule a deny). */
+  errors: readonly { ruleId: string; reason: string }[];
 }
+
+type PrincipalLike = Principal & { groupsResolved?: boolean };
 
 const anyOf = (wanted: readonly string[] | undefined, held: readonly string[]) =>
   wanted === undefined || wanted.some((item) => held.includes(item));
 
-export function principalMatches(match: PrincipalMatch | undefined, principal: Principal): boolean {
+/**
+ * Whether a principal satisfies a principal match. `forAllow` decides how unresolved groups count:
+ * never for an allow, always for a restriction.
+ */
+export function principalMatches(match: PrincipalMatch | undefined, principal: Principal, forAllow = true): boolean {
   if (!match) return true;
   if (match.app_only !== undefined && match.app_only !== (principal.subject === null)) return false;
   if (match.subjects && !(principal.subject && match.subjects.includes(principal.subject.objectId))) return false;
-  // Issue 3: groups unknown (overage not resolved) → a group condition never matches (fail closed).
-  if (match.groups !== undefined && principal.groupsResolved === false) return false;
+  if (match.tenants && !match.tenants.includes(principal.tenantId)) return false;
+  if (match.groups) {
+    if ((principal as PrincipalLike).groupsResolved === false) {
+      if (forAllow) return false;
+    } else if (!anyOf(match.groups, principal.groups)) return false;
+  }
   return (
-    anyOf(match.groups, principal.groups) &&
     anyOf(match.apps, [principal.actor.appId]) &&
     anyOf(match.roles, principal.roles) &&
     anyOf(match.scopes, principal.scopes)
   );
 }
 
-function ruleMatches(rule: CompiledRule, request: PolicyRequest, principal: Principal): boolean {
-  if (rule.connections && !rule.connections.has(request.connection)) return false;
-  if (rule.methods && !rule.methods.has(request.method)) return false;
-  if (rule.paths && !rule.paths.some((pattern) => pattern.test(request.path))) return false;
-  // Issue 3: groups unknown → a deny rule's group condition counts as met (fail closed both ways).
-  if (rule.effect === 'deny' && principal.groupsResolved === false && rule.principals?.groups) {
-    const { groups: _unknown, ...rest } = rule.principals;
-    return principalMatches(rest, principal);
-  }
-  return principalMatches(rule.principals, principal);
+const STRENGTH = { allow: 1, require_approval: 2, deny: 3 } as const;
+const NO_ERRORS: readonly { ruleId: string; reason: string }[] = Object.freeze([]);
+
+interface Scratch {
+  facts: RequestFacts;
+  principal: Principal;
+  context?: CelContext;
+  params?: Record<string, string>;
 }
 
-const STRENGTH = { allow: 1, require_approval: 2, deny: 3 } as const;
+function structuralMatch(rule: CompiledRule, scratch: Scratch): boolean {
+  const { facts } = scratch;
+  // The index already filtered on these; re-checking two Set lookups keeps the evaluator correct on
+  // its own (the index is an optimisation, never a source of truth).
+  if (rule.connections && !rule.connections.has(facts.request.connection)) return false;
+  if (rule.methods && !rule.methods.has(facts.method)) return false;
+  if (rule.paths) {
+    let hit = false;
+    for (const template of rule.paths) {
+      const m = template.regex.exec(facts.request.path);
+      if (!m) continue;
+      hit = true;
+      if (template.captures.length && m.groups) {
+        scratch.params = { ...scratch.params, ...m.groups };
+      }
+    }
+    if (!hit) return false;
+  }
+  const arm = facts.arm;
+  if (rule.operationSet || rule.operations || rule.notOperations || rule.subscriptions || rule.resourceGroups) {
+    if (!arm) return false;
+    if (rule.operationSet && !rule.operationSet.has(facts.operationKey.slice(3))) return false;
+    if (rule.operations && !rule.operations.test(arm.operation)) return false;
+    if (rule.notOperations?.test(arm.operation)) return false;
+    if (rule.subscriptions && !rule.subscriptions.test(arm.subscription)) return false;
+    if (rule.resourceGroups && !rule.resourceGroups.test(arm.resourceGroup)) return false;
+  }
+  if (rule.providers || rule.resourceTypes) {
+    if (!arm) return false;
+    if (rule.providers && !rule.providers.test(arm.provider)) return false;
+    if (rule.resourceTypes && !rule.resourceTypes.test(arm.resourceType)) return false;
+  }
+  if (rule.apiVersions) {
+    const version = arm ? arm.apiVersion : (facts.query.get('api-version') ?? '');
+    if (!rule.apiVersions.test(version)) return false;
+  }
+  const k = rule.kubernetes;
+  if (k) {
+    const kf = facts.kubernetes;
+    if (!kf?.isResourceRequest) return false;
+    if (k.verbs && !k.verbs.has(kf.verb)) return false;
+    if (k.apiGroups && !k.apiGroups.has(kf.apiGroup)) return false;
+    if (k.resources && !k.resources.has(kf.resource)) return false;
+    if (k.namespaces && !k.namespaces.has(kf.namespace)) return false;
+    if (k.names && !k.names.has(kf.name)) return false;
+  }
+  return true;
+}
+
+function celContext(scratch: Scratch): CelContext {
+  if (scratch.context) return scratch.context;
+  const { facts, principal } = scratch;
+  const arm = facts.arm;
+  const k8s = facts.kubernetes;
+  const resource: Record<string, unknown> = arm
+    ? {
+        kind: 'arm',
+        operation: arm.operation,
+        subscription: arm.subscription,
+        resource_group: arm.resourceGroup,
+        provider: arm.provider,
+        type: arm.resourceType,
+        name: arm.resourceName,
+        id: arm.resourceId,
+        api_version: arm.apiVersion,
+      }
+    : k8s
+      ? {
+          kind: 'kubernetes',
+          verb: k8s.verb,
+          api_group: k8s.apiGroup,
+          api_version: k8s.apiVersion,
+          resource: k8s.resource,
+          namespace: k8s.namespace,
+          name: k8s.name,
+          id: facts.resourceId,
+        }
+      : { kind: 'http', id: facts.resourceId };
+  scratch.context = {
+    request: {
+      connection: facts.request.connection,
+      method: facts.method,
+      path: facts.request.path,
+      params: {},
+      query: Object.fromEntries(facts.query),
+      operation: facts.operation,
+    },
+    principal: {
+      tenant: principal.tenantId,
+      subject: principal.subject?.objectId ?? '',
+      app: principal.actor.appId,
+      app_only: principal.subject === null,
+      groups: principal.groups,
+      groups_resolved: (principal as PrincipalLike).groupsResolved !== false,
+      roles: principal.roles,
+      scopes: principal.scopes,
+    },
+    resource,
+    now: new Date(facts.request.now ?? 0),
+  };
+  return scratch.context;
+}
 
 export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, principal: Principal): Decision {
+  const facts = describeRequest(request, policy.connections.get(request.connection));
+  const scratch: Scratch = { facts, principal };
+  const candidates = policy.index.candidates(request.connection, facts.method, facts.indexKey, facts.operationKey);
   const matched: CompiledRule[] = [];
+  const matches: RuleMatch[] = [];
+  const matchedRuleIds: string[] = [];
+  let errors: { ruleId: string; reason: string }[] | undefined;
   let deciding: CompiledRule | undefined;
-  const maskKeys = new Set<string>();
-  for (const rule of policy.rules) {
-    if (!ruleMatches(rule, request, principal)) continue;
+  let decidingEffect: Effect = 'deny';
+  for (const rule of candidates) {
+    scratch.params = undefined;
+    if (!structuralMatch(rule, scratch)) continue;
+    if (!principalMatches(rule.principals, principal, rule.effect === 'allow')) continue;
+    let effect: Effect = rule.effect;
+    let why = rule.why;
+    if (rule.when) {
+      const base = celContext(scratch);
+      const context = scratch.params ? { ...base, request: { ...base.request, params: scratch.params } } : base;
+      const result = runCondition(rule.when, context);
+      if (!result.ok) {
+        effect = 'deny';
+        why = `condition failed (${result.reason}); treated as deny`;
+        errors ??= [];
+        errors.push({ ruleId: rule.id, reason: result.reason });
+      } else if (!result.value) continue;
+    }
     matched.push(rule);
-    for (const key of rule.maskKeys) maskKeys.add(key);
-    if (!deciding || STRENGTH[rule.effect] > STRENGTH[deciding.effect]) deciding = rule;
+    matchedRuleIds.push(rule.id);
+    matches.push({ ruleId: rule.id, effect, why });
+    if (!deciding || STRENGTH[effect] > STRENGTH[decidingEffect]) {
+      deciding = rule;
+      decidingEffect = effect;
+    }
   }
-  const mask = { keys: [...maskKeys] };
-  const matchedRuleIds = matched.map((rule) => rule.id);
-  if (!deciding) {
-    return { effect: 'deny', matchedRuleIds, message: 'No policy rule allows this request.', mask };
-  }
-  return {
-    effect: deciding.effect,
+  const decision: Decision = {
+    effect: deciding ? decidingEffect : 'deny',
     matchedRuleIds,
-    decidingRuleId: deciding.id,
-    ...(deciding.message ? { message: deciding.message } : {}),
-    ...(deciding.approval ? { approval: deciding.approval } : {}),
-    mask,
+    matches,
+    mask: matched.length ? accumulateMask(matched) : EMPTY_MASK,
+    rewrite: matched.length ? accumulateRewrite(matched) : EMPTY_REWRITE,
+    operation: facts.operation,
+    resourceId: facts.resourceId,
+    errors: errors ?? NO_ERRORS,
   };
+  if (!deciding) {
+    decision.message = 'No policy rule allows this request.';
+    return decision;
+  }
+  decision.decidingRuleId = deciding.id;
+  if (decidingEffect === 'deny' && deciding.effect !== 'deny') {
+    decision.message = 'A policy condition could not be evaluated for this request.';
+  } else if (deciding.message) decision.message = deciding.message;
+  if (decidingEffect === 'require_approval' && deciding.approval) decision.approval = deciding.approval;
+  return decision;
 }

@@ -1,40 +1,114 @@
 /**
  * The policy source format (YAML or JSON), as a valibot schema; the TypeScript type is inferred.
  *
- * Contract: anything that passes `PolicySourceSchema` can be compiled; anything else is rejected
- * with issues that name the path of the offending field.
+ * Contract: anything that passes `PolicySourceSchema` is structurally valid; the compiler adds the
+ * semantic checks (unknown connections, duplicate ids, CEL type errors, bad wildcards). Issues name
+ * the path of the offending field (the compiler turns paths into file:line:column).
+ * `policies/policy.schema.json` is generated from this module (`npm run policy -- schema`).
  */
 import * as v from 'valibot';
+import { DETECTOR_NAMES } from '../mask/spec.ts';
 
 const NonEmpty = v.pipe(v.string(), v.minLength(1));
 const Id = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]*$/, 'ids are lowercase letters, digits and dashes'));
-const Method = v.picklist(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']);
+export const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const Method = v.picklist(METHODS);
 const PathPattern = v.pipe(v.string(), v.startsWith('/', 'path patterns start with /'));
+const Strings = v.array(NonEmpty);
+const HeaderName = v.pipe(v.string(), v.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a valid header name'));
 
 export const ConnectionSchema = v.strictObject({
   name: Id,
+  /** Decides which request facts are derived: ARM operations, Kubernetes verbs, or method + path. */
   kind: v.optional(v.picklist(['azure_resource_manager', 'kubernetes', 'microsoft_graph', 'http']), 'http'),
+  /** Upstream base URL; overridable per environment with UPSTREAM_<NAME>. */
   upstream: v.pipe(v.string(), v.url()),
   /** Accepted token audiences; defaults to the gateway's GATEWAY_AUDIENCES. */
   audiences: v.optional(v.array(NonEmpty)),
-  /** What the upstream receives as credentials: nothing, or the caller's own token. */
+  /** What the upstream receives as credentials (the proxy issue extends the modes). */
   credential: v.optional(v.picklist(['none', 'passthrough']), 'none'),
+  /** Host names that route to this connection (optional host-based routing). */
+  hosts: v.optional(v.array(NonEmpty)),
   description: v.optional(v.string()),
 });
 
 export const PrincipalMatchSchema = v.strictObject({
-  groups: v.optional(v.array(NonEmpty)),
-  subjects: v.optional(v.array(NonEmpty)),
-  apps: v.optional(v.array(NonEmpty)),
-  roles: v.optional(v.array(NonEmpty)),
-  scopes: v.optional(v.array(NonEmpty)),
-  /** true: only app-only callers with no human subject; false: only callers with a human. */
+  /** Entra group object ids (any of). Unresolved groups (overage) never satisfy an allow. */
+  groups: v.optional(Strings),
+  /** Human subject object ids (`oid`, any of). */
+  subjects: v.optional(Strings),
+  /** Actor application ids (`azp`/`appid`, any of). */
+  apps: v.optional(Strings),
+  /** App roles (`roles`, any of). */
+  roles: v.optional(Strings),
+  /** Delegated scopes (`scp`, any of). */
+  scopes: v.optional(Strings),
+  /** Tenant ids (`tid`, any of). */
+  tenants: v.optional(Strings),
+  /** true: only an app with no verified human subject; false: only callers with a human. */
   app_only: v.optional(v.boolean()),
 });
 
+export const KubernetesMatchSchema = v.strictObject({
+  verbs: v.optional(
+    v.array(v.picklist(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', '*'])),
+  ),
+  /** API groups; `""` is the core group. */
+  api_groups: v.optional(v.array(v.string())),
+  /** Resources, optionally with a subresource (`pods/exec`); `*` for all. */
+  resources: v.optional(Strings),
+  namespaces: v.optional(Strings),
+  names: v.optional(Strings),
+});
+
+export const MatchSchema = v.strictObject({
+  connections: v.optional(v.array(Id)),
+  methods: v.optional(v.array(Method)),
+  /** Path templates: `{name}` and `*` match one segment, `**` any number; captures go to `request.params`. */
+  paths: v.optional(v.array(PathPattern)),
+  /** ARM operations as Azure RBAC names them, with RBAC wildcards (`Microsoft.Compute/*\/delete`, `*\/read`). */
+  operations: v.optional(Strings),
+  /** Like RBAC `notActions`: operations excluded from `operations` (or from everything). */
+  not_operations: v.optional(Strings),
+  subscriptions: v.optional(Strings),
+  resource_groups: v.optional(Strings),
+  /** Resource provider namespaces (`Microsoft.Storage`), wildcards allowed. */
+  providers: v.optional(Strings),
+  /** Full resource types (`Microsoft.Storage/storageAccounts`), wildcards allowed. */
+  resource_types: v.optional(Strings),
+  /** `api-version` query values, wildcards allowed (`2023-*`). */
+  api_versions: v.optional(Strings),
+  kubernetes: v.optional(KubernetesMatchSchema),
+});
+
 export const MaskSchema = v.strictObject({
-  /** JSON member names whose values are masked at any depth (case-insensitive). */
-  keys: v.optional(v.array(NonEmpty), []),
+  /** JSONPath subset (`$.keys[*].value`). */
+  paths: v.optional(Strings, []),
+  /** JSON member-name patterns masked at any depth (case-insensitive, `*` wildcard). */
+  keys: v.optional(Strings, []),
+  /** Value detectors applied to every string value. */
+  detectors: v.optional(v.array(v.picklist(DETECTOR_NAMES)), []),
+  /** How values are replaced; when rules disagree the strongest wins (redact > hmac > last4). */
+  style: v.optional(v.picklist(['redact', 'last4', 'hmac'])),
+});
+
+const JsonPointer = v.pipe(v.string(), v.regex(/^(\/([^~/]|~[01])*)*$/, 'not a JSON Pointer (RFC 6901)'));
+export const JsonPatchOpSchema = v.variant('op', [
+  v.strictObject({ op: v.literal('add'), path: JsonPointer, value: v.unknown() }),
+  v.strictObject({ op: v.literal('replace'), path: JsonPointer, value: v.unknown() }),
+  v.strictObject({ op: v.literal('test'), path: JsonPointer, value: v.unknown() }),
+  v.strictObject({ op: v.literal('remove'), path: JsonPointer }),
+  v.strictObject({ op: v.literal('move'), path: JsonPointer, from: JsonPointer }),
+  v.strictObject({ op: v.literal('copy'), path: JsonPointer, from: JsonPointer }),
+]);
+
+export const RewriteSchema = v.strictObject({
+  set_headers: v.optional(v.record(HeaderName, v.string())),
+  remove_headers: v.optional(v.array(HeaderName)),
+  set_query: v.optional(v.record(NonEmpty, v.string())),
+  remove_query: v.optional(Strings),
+  /** RFC 6902 operations applied to a JSON request body (bounded size; other bodies are refused). */
+  json_patch: v.optional(v.array(JsonPatchOpSchema)),
 });
 
 export const ApprovalSchema = v.strictObject({
@@ -42,22 +116,23 @@ export const ApprovalSchema = v.strictObject({
   users: v.optional(v.array(NonEmpty), []),
   count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10)), 1),
   ttl_seconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(7 * 24 * 3600)), 3600),
+  reason_required: v.optional(v.boolean(), false),
 });
 
 export const RuleSchema = v.pipe(
   v.strictObject({
     id: Id,
     description: v.optional(v.string()),
-    match: v.strictObject({
-      connections: v.optional(v.array(Id)),
-      methods: v.optional(v.array(Method)),
-      paths: v.optional(v.array(PathPattern)),
-    }),
+    match: v.optional(MatchSchema, {}),
     principals: v.optional(PrincipalMatchSchema),
+    /** CEL expression over request, principal, resource and now; must be bool. */
+    when: v.optional(NonEmpty),
     effect: v.picklist(['allow', 'deny', 'require_approval']),
+    /** Shown to the caller on deny. */
     message: v.optional(v.string()),
     approval: v.optional(ApprovalSchema),
     mask: v.optional(MaskSchema),
+    rewrite: v.optional(RewriteSchema),
   }),
   v.check(
     (rule) => rule.effect !== 'require_approval' || rule.approval !== undefined,
@@ -70,11 +145,16 @@ export const PolicySourceSchema = v.strictObject({
   connections: v.pipe(v.array(ConnectionSchema), v.minLength(1)),
   /** Who may read the audit trail through the control plane. */
   auditors: v.optional(PrincipalMatchSchema),
+  /** Who may activate or roll back policy bundles through the control plane. */
+  policy_admins: v.optional(PrincipalMatchSchema),
   rules: v.array(RuleSchema),
 });
 
 export type PolicySource = v.InferOutput<typeof PolicySourceSchema>;
 export type ConnectionSource = v.InferOutput<typeof ConnectionSchema>;
 export type RuleSource = v.InferOutput<typeof RuleSchema>;
+export type MatchSource = v.InferOutput<typeof MatchSchema>;
 export type PrincipalMatch = v.InferOutput<typeof PrincipalMatchSchema>;
 export type ApprovalSpec = v.InferOutput<typeof ApprovalSchema>;
+export type JsonPatchOp = v.InferOutput<typeof JsonPatchOpSchema>;
+export type RewriteSource = v.InferOutput<typeof RewriteSchema>;

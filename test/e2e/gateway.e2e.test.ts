@@ -30,6 +30,9 @@ const call = (path: string, token: string | undefined, init: RequestInit = {}) =
 async function auditRow(requestId: string): Promise<Record<string, unknown>> {
   for (let attempt = 0; attempt < 40; attempt++) {
     const rows = stack.d1(`SELECT * FROM audit_events WHERE request_id = '${requestId.replace(/[^0-9a-f-]/g, '')}'`);
+    // stack.d1 blocks the event loop (spawnSync) for seconds: let undici see any keep-alive socket
+    // the server closed meanwhile, or the next fetch reuses it and fails with "other side closed".
+    await new Promise((resolve) => setImmediate(resolve));
     if (rows[0]?.phase === 'final') return rows[0];
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -1,0 +1,32 @@
+/**
+ * Read a request body whole, up to a limit — only where a stage must see all of it (an approval
+ * binds to the body's hash; a JSON Patch rewrite edits it). Throws a 413 problem as soon as the
+ * declared or actual size passes the limit, without reading further.
+ */
+import { bodyTooLarge } from '../errors.ts';
+
+export async function readBodyCapped(request: Request, limit: number): Promise<ArrayBuffer> {
+  if (!request.body) return new ArrayBuffer(0);
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > limit) throw bodyTooLarge(limit);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw bodyTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes.buffer;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { deriveArmFacts } from '../../../src/policy/arm-operation.ts';
+import { deriveKubernetesFacts } from '../../../src/policy/kubernetes-request.ts';
+
+const RG = '/subscriptions/s1/resourceGroups/rg';
+
+describe('ARM operations, named the way Azure RBAC names them', () => {
+  it.each([
+    ['GET', '/subscriptions', 'Microsoft.Resources/subscriptions/read'],
+    ['GET', '/subscriptions/s1', 'Microsoft.Resources/subscriptions/read'],
+    ['GET', '/subscriptions/s1/resourceGroups', 'Microsoft.Resources/subscriptions/resourceGroups/read'],
+    ['PUT', RG, 'Microsoft.Resources/subscriptions/resourceGroups/write'],
+    ['PATCH', '/subscriptions/s1/resourcegroups/rg', 'Microsoft.Resources/subscriptions/resourceGroups/write'],
+    ['DELETE', RG, 'Microsoft.Resources/subscriptions/resourceGroups/delete'],
+    ['GET', `${RG}/resources`, 'Microsoft.Resources/subscriptions/resourceGroups/resources/read'],
+    ['POST', `${RG}/exportTemplate`, 'Microsoft.Resources/subscriptions/resourceGroups/exportTemplate/action'],
+    ['GET', `${RG}/providers/Microsoft.Storage/storageAccounts/a`, 'Microsoft.Storage/storageAccounts/read'],
+    ['PUT', `${RG}/providers/Microsoft.Storage/storageAccounts/a`, 'Microsoft.Storage/storageAccounts/write'],
+    ['DELETE', `${RG}/providers/Microsoft.Compute/virtualMachines/vm`, 'Microsoft.Compute/virtualMachines/delete'],
+    [
+      'POST',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/listKeys`,
+      'Microsoft.Storage/storageAccounts/listKeys/action',
+    ],
+    ['GET', '/subscriptions/s1/providers/Microsoft.Storage/storageAccounts', 'Microsoft.Storage/storageAccounts/read'],
+    [
+      'PUT',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/blobServices/default/containers/c`,
+      'Microsoft.Storage/storageAccounts/blobServices/containers/write',
+    ],
+    [
+      'PUT',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/providers/Microsoft.Authorization/roleAssignments/x`,
+      'Microsoft.Authorization/roleAssignments/write',
+    ],
+    ['POST', '/subscriptions/s1/providers/Microsoft.Storage/register', 'Microsoft.Storage/register/action'],
+  ])('%s %s → %s', (method, path, operation) => {
+    expect(deriveArmFacts(method, path, '').operation).toBe(operation);
+  });
+
+  it('derives subscription, resource group, provider, type, name, id and api-version', () => {
+    expect(
+      deriveArmFacts('POST', `${RG}/providers/Microsoft.Storage/storageAccounts/acct/listKeys`, '2023-05-01'),
+    ).toEqual({
+      operation: 'Microsoft.Storage/storageAccounts/listKeys/action',
+      subscription: 's1',
+      resourceGroup: 'rg',
+      provider: 'Microsoft.Storage',
+      resourceType: 'Microsoft.Storage/storageAccounts',
+      resourceName: 'acct',
+      resourceId: `${RG}/providers/Microsoft.Storage/storageAccounts/acct`,
+      apiVersion: '2023-05-01',
+    });
+  });
+});
+
+describe('Kubernetes request attributes, like Kubernetes RBAC', () => {
+  const q = (s = '') => new URLSearchParams(s);
+  it.each([
+    [
+      'GET',
+      '/api/v1/namespaces/dev/pods',
+      '',
+      { verb: 'list', apiGroup: '', resource: 'pods', namespace: 'dev', name: '' },
+    ],
+    ['GET', '/api/v1/namespaces/dev/pods', 'watch=true', { verb: 'watch', resource: 'pods' }],
+    ['GET', '/api/v1/namespaces/dev/pods/p1', '', { verb: 'get', name: 'p1', namespace: 'dev' }],
+    ['POST', '/api/v1/namespaces/dev/pods/p1/exec', '', { verb: 'create', resource: 'pods/exec', name: 'p1' }],
+    ['DELETE', '/api/v1/namespaces/dev/secrets', '', { verb: 'deletecollection', resource: 'secrets' }],
+    [
+      'PATCH',
+      '/apis/apps/v1/namespaces/prod/deployments/web',
+      '',
+      { verb: 'patch', apiGroup: 'apps', resource: 'deployments' },
+    ],
+    ['GET', '/api/v1/namespaces/dev', '', { verb: 'get', resource: 'namespaces', name: 'dev', namespace: 'dev' }],
+    ['PUT', '/api/v1/namespaces/dev/status', '', { verb: 'update', resource: 'namespaces/status', name: 'dev' }],
+    [
+      'GET',
+      '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+      '',
+      { verb: 'list', apiGroup: 'rbac.authorization.k8s.io', namespace: '' },
+    ],
+    ['GET', '/healthz', '', { verb: 'get', isResourceRequest: false }],
+  ])('%s %s?%s', (method, path, query, expected) => {
+    expect(deriveKubernetesFacts(method, path, q(query))).toMatchObject(expected);
+  });
+});
