@@ -42,7 +42,7 @@ import {
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
 import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
-import { readBodyCapped } from './proxy/read-body.ts';
+import { readStreamCapped } from './proxy/read-body.ts';
 import { applyHeaderRewrite, applyQueryRewrite, patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
 
 export interface PipelineDeps {
@@ -170,7 +170,10 @@ export async function proxyRequest(
     if (masking) upstreamHeaders.set('accept-encoding', MASKABLE_ACCEPT_ENCODING);
     if (rewrite.jsonPatch.length > 0) {
       // Bounded: the body is read whole only to patch it, and refused above the cap.
-      const bytes = body instanceof ArrayBuffer ? body : await readBodyCapped(request, REWRITE_BODY_LIMIT);
+      const bytes =
+        body instanceof ArrayBuffer
+          ? body
+          : await readStreamCapped(body, request.headers.get('content-length'), REWRITE_BODY_LIMIT);
       const patched = patchJsonBody(request.headers.get('content-type'), bytes, rewrite.jsonPatch);
       if (!patched.ok) {
         throw rewriteRefused(

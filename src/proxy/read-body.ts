@@ -6,10 +6,18 @@
 import { bodyTooLarge } from '../errors.ts';
 
 export async function readBodyCapped(request: Request, limit: number): Promise<ArrayBuffer> {
-  if (!request.body) return new ArrayBuffer(0);
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw bodyTooLarge(limit);
-  const reader = request.body.getReader();
+  return readStreamCapped(request.body, request.headers.get('content-length'), limit);
+}
+
+/** The same for a body stream already taken from the request (e.g. wrapped for audit capture). */
+export async function readStreamCapped(
+  body: ReadableStream<Uint8Array> | null,
+  contentLength: string | null,
+  limit: number,
+): Promise<ArrayBuffer> {
+  if (!body) return new ArrayBuffer(0);
+  if (Number(contentLength ?? '0') > limit) throw bodyTooLarge(limit);
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

@@ -40,7 +40,12 @@ export async function pendingApprovalFor(token: string, rg: string): Promise<str
   throw new Error(`no pending approval for ${rg}`);
 }
 
-export function decide(token: string, id: string, decision: 'approve' | 'deny', reason = ''): Promise<Response> {
+export function decide(
+  token: string,
+  id: string,
+  decision: 'approve' | 'deny',
+  reason = 'integration test',
+): Promise<Response> {
   return gateway(`/_gateway/approvals/${id}/decision`, {
     token,
     method: 'POST',

@@ -151,6 +151,22 @@ describe('approval gate: holding the request open', () => {
     expect(state).toMatchObject({ round: 2, status: 'pending' });
   });
 
+  it('refuses a decision without a reason when the rule requires one (the starter policy does)', async () => {
+    const t = await tokens();
+    const first = await gateway(rgPath('needs-reason'), {
+      token: t.alice,
+      method: 'DELETE',
+      headers: { prefer: 'wait=0' },
+    });
+    const { approvalId } = (await first.json()) as { approvalId: string };
+    const silent = await decide(t.bob, approvalId, 'approve', '   ');
+    expect(silent.status).toBe(400);
+    expect((await stubFor(approvalId).status())?.status).toBe('pending');
+    const explained = await decide(t.bob, approvalId, 'approve', 'ticket CHG-42');
+    expect(explained.status).toBe(200);
+    expect((await stubFor(approvalId).status())?.status).toBe('approved');
+  });
+
   it('refuses self-approval and approvers outside the rule, lets the requester see status, hides it from others', async () => {
     const t = await tokens();
     const first = await gateway(rgPath('who-decides'), {
