@@ -51,7 +51,7 @@ beforeAll(async () => {
   await gateway(`/_gateway/approvals/${approvalId}/decision`, {
     token: approver,
     method: 'POST',
-    body: JSON.stringify({ decision: 'approve' }),
+    body: JSON.stringify({ decision: 'approve', reason: 'planned cleanup' }),
   });
   deleteRequestId = (await send(`/arm${RG}/query-rg?api-version=2021-04-01`, { token: writer, method: 'DELETE' })).id;
 });
