@@ -10,7 +10,7 @@
  */
 import { type ApprovalObject, approvalIdFor } from './approval/index.ts';
 import { isMutation, RequestAudit } from './audit/index.ts';
-import { authenticate } from './auth/index.ts';
+import { authenticate, bearerToken } from './auth/index.ts';
 import {
   approvalDenied,
   approvalPending,
@@ -20,13 +20,23 @@ import {
   noRoute,
   policyDenied,
   upstreamUnmaskable,
-  upstreamUnreachable,
 } from './errors.ts';
 import type { Gateway } from './gateway.ts';
 import { createMaskStream, type MaskReport } from './mask/index.ts';
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
-import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
+import {
+  checkDeclaredLength,
+  clientResponse,
+  linkRewriteFor,
+  loadProxyRuntime,
+  metadataResponse,
+  observeBody,
+  routeRequest,
+  sendUpstream,
+  upstreamCredential,
+  withErrorHeaders,
+} from './proxy/index.ts';
 import { sha256Hex } from './util/sha256.ts';
 
 export const APPROVAL_BODY_LIMIT = 1024 * 1024;
@@ -48,6 +58,14 @@ export async function proxyRequest(
   try {
     const gateway = await gatewayPromise;
     const url = new URL(request.url);
+    const metadata = metadataResponse(request.method, url, gateway.policy.connections, gateway.config, requestId);
+    if (metadata) {
+      // Public discovery document for `az cloud register` (src/proxy/metadata-endpoints.ts).
+      Object.assign(record, { connection: metadata.connection, decision: 'control' });
+      audit.finish({ status: 200, outcome: 'completed' }, deps.now());
+      return metadata.response;
+    }
+    const proxy = await loadProxyRuntime(deps.env, gateway.config.authority);
     const routed = routeRequest(url, gateway.policy.connections, gateway.config.upstreamOverrides);
     if (!routed.ok) {
       if (routed.connectionName) record.connection = routed.connectionName;
@@ -58,6 +76,7 @@ export async function proxyRequest(
     const { route } = routed;
     record.connection = route.connection.name;
     record.path = route.path;
+    checkDeclaredLength(request.headers, proxy.bodyLimit);
 
     record.decision = 'unauthenticated';
     const principal = await authenticate(request.headers, gateway.keys, {
@@ -133,30 +152,37 @@ export async function proxyRequest(
     }
 
     const maskKeys = decision.mask.keys;
+    const links = linkRewriteFor(route.connection, route, url);
+    const upstreamAuth = await upstreamCredential(
+      { connection: route.connection, principal, callerToken: bearerToken(request.headers), nowMs: deps.now() },
+      { ...proxy, authority: gateway.config.authority },
+    );
     const upstreamStarted = deps.now();
-    let upstream: Response;
+    let sent: Awaited<ReturnType<typeof sendUpstream>>;
     try {
-      upstream = await fetch(`${route.upstreamBase}${route.path}${route.search}`, {
-        method: request.method,
-        headers: upstreamRequestHeaders(request.headers, {
-          requestId,
-          ...(record.clientIp ? { clientIp: record.clientIp } : {}),
-          forwardAuthorization: route.connection.credential === 'passthrough',
-          identityEncoding: maskKeys.length > 0,
-        }),
+      sent = await sendUpstream({
+        request,
+        route,
         body,
-        redirect: 'manual',
+        requestId,
+        ...(record.clientIp ? { clientIp: record.clientIp } : {}),
+        auth: upstreamAuth,
+        identityEncoding: maskKeys.length > 0 || links !== undefined,
+        runtime: proxy,
       });
     } catch (error) {
       record.outcome = 'upstream_error';
-      throw upstreamUnreachable(`fetch failed after ${deps.now() - upstreamStarted} ms: ${String(error)}`);
+      throw error;
     }
+    const upstream = sent.response;
     record.status = upstream.status;
-    const upstreamRequestId = upstream.headers.get('x-ms-request-id');
-    if (upstreamRequestId) record.upstreamRequestId = upstreamRequestId.slice(0, 128);
+    record.clientRequestId = requestId;
+    record.upstreamMs = deps.now() - upstreamStarted;
+    if (sent.upstreamRequestId) record.upstreamRequestId = sent.upstreamRequestId;
+    if (sent.upstreamCorrelationId) record.upstreamCorrelationId = sent.upstreamCorrelationId;
 
-    const headers = clientResponseHeaders(upstream.headers, requestId);
-    let responseBody = upstream.body;
+    const { headers, body: upstreamBody } = clientResponse(upstream, requestId, links);
+    let responseBody = upstreamBody;
     let report: MaskReport | undefined;
     if (maskKeys.length > 0 && responseBody) {
       const refusal = unmaskableReason(upstream.headers);
@@ -208,7 +234,7 @@ export async function proxyRequest(
         deps.now(),
       );
     }
-    return problemResponse(error, requestId);
+    return withErrorHeaders(problemResponse(error, requestId), error);
   }
 }
 

@@ -11,14 +11,29 @@ const Id = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]*$/, 'ids are lowercase
 const Method = v.picklist(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const PathPattern = v.pipe(v.string(), v.startsWith('/', 'path patterns start with /'));
 
+const SecretName = v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/, 'a Worker secret name in capitals'));
+/** Upstream credential modes (issue 8): a bare mode name, or an object carrying its parameters. */
+const CredentialSchema = v.union([
+  v.picklist(['none', 'passthrough']),
+  v.strictObject({ mode: v.literal('passthrough') }),
+  /** Exchange the caller's token (audience: the gateway) for one to `scope`, e.g. https://management.azure.com/.default. */
+  v.strictObject({ mode: v.literal('on_behalf_of'), scope: NonEmpty }),
+  /** The gateway's own app-only token for `scope`. */
+  v.strictObject({ mode: v.literal('client_credentials'), scope: NonEmpty }),
+  /** A fixed header whose value is the Worker secret `secret` (never the value itself). */
+  v.strictObject({ mode: v.literal('static'), header: NonEmpty, secret: SecretName }),
+]);
+
 export const ConnectionSchema = v.strictObject({
   name: Id,
   kind: v.optional(v.picklist(['azure_resource_manager', 'kubernetes', 'microsoft_graph', 'http']), 'http'),
   upstream: v.pipe(v.string(), v.url()),
   /** Accepted token audiences; defaults to the gateway's GATEWAY_AUDIENCES. */
   audiences: v.optional(v.array(NonEmpty)),
-  /** What the upstream receives as credentials: nothing, or the caller's own token. */
-  credential: v.optional(v.picklist(['none', 'passthrough']), 'none'),
+  /** Extra host names that route here without a path prefix (issue 8); `Host` must match exactly. */
+  hosts: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+(:\d+)?$/, 'a lowercase host name')))),
+  /** What the upstream receives as credentials (docs/connections.md). */
+  credential: v.optional(CredentialSchema, 'none'),
   description: v.optional(v.string()),
 });
 
@@ -75,6 +90,7 @@ export const PolicySourceSchema = v.strictObject({
 
 export type PolicySource = v.InferOutput<typeof PolicySourceSchema>;
 export type ConnectionSource = v.InferOutput<typeof ConnectionSchema>;
+export type CredentialSource = v.InferOutput<typeof CredentialSchema>;
 export type RuleSource = v.InferOutput<typeof RuleSchema>;
 export type PrincipalMatch = v.InferOutput<typeof PrincipalMatchSchema>;
 export type ApprovalSpec = v.InferOutput<typeof ApprovalSchema>;

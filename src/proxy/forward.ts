@@ -1,0 +1,111 @@
+/**
+ * The upstream leg of the pipeline, in two calls: `sendUpstream` (credential + headers + body
+ * limit + deadline/retry) and `clientResponse` (response headers + LRO/paging link rewriting).
+ *
+ * Contract: the upstream URL is `route.upstreamBase + route.path + route.search` — configuration
+ * plus the one normalised path; the caller's `Authorization` is replaced (or dropped) unless the
+ * connection is passthrough; internal headers (`x-edgeward-*`, incl. the subject token) never
+ * leave; failures are typed errors: 413 body over limit, 504 timeout, 502 unreachable.
+ */
+import { upstreamUnreachable } from '../errors.ts';
+import type { ConnectionSource } from '../policy/schema.ts';
+import { createLinkRewriteStream, type LinkRewrite, rewriteLinkHeaders } from './azure-links.ts';
+import type { UpstreamAuth } from './credentials/index.ts';
+import { requestTooLarge, upstreamTimeout } from './errors.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import type { ProxyRuntime } from './proxy-runtime.ts';
+import type { Route } from './route.ts';
+import { fetchUpstream, limitBody, traceparent } from './upstream-fetch.ts';
+
+export interface SendOptions {
+  request: Request;
+  route: Route;
+  /** The body to send: the request's stream, or bytes already read (approval). */
+  body: ReadableStream<Uint8Array> | ArrayBuffer | null;
+  requestId: string;
+  clientIp?: string;
+  auth: UpstreamAuth;
+  /** The response will be rewritten or masked: ask for an identity encoding. */
+  identityEncoding: boolean;
+  runtime: ProxyRuntime;
+}
+
+export interface Sent {
+  response: Response;
+  attempts: number;
+  upstreamRequestId?: string;
+  upstreamCorrelationId?: string;
+}
+
+/** Refuse early when the declared length is over the limit (before any upstream work). */
+export function checkDeclaredLength(headers: Headers, limit: number): void {
+  const declared = Number(headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > limit) throw requestTooLarge(limit);
+}
+
+export async function sendUpstream(options: SendOptions): Promise<Sent> {
+  const { request, route, auth, runtime } = options;
+  const headers = upstreamRequestHeaders(request.headers, {
+    requestId: options.requestId,
+    ...(options.clientIp ? { clientIp: options.clientIp } : {}),
+    forwardAuthorization: auth.forwardCallerAuthorization,
+    identityEncoding: options.identityEncoding,
+  });
+  if (auth.header) headers.set(auth.header.name, auth.header.value);
+  headers.set('traceparent', traceparent(request.headers.get('traceparent'), options.requestId));
+
+  let body = options.body;
+  let exceeded = () => false;
+  if (body instanceof ReadableStream && !request.headers.has('content-length')) {
+    // Chunked upload: count as it streams (a declared length was checked up front and is enforced by the runtime).
+    const limited = limitBody(body, runtime.bodyLimit);
+    body = limited.body;
+    exceeded = limited.exceeded;
+  }
+  const result = await fetchUpstream(
+    `${route.upstreamBase}${route.path}${route.search}`,
+    { method: request.method, headers, body, redirect: 'manual' },
+    { timeoutMs: runtime.timeoutMs, retries: runtime.retries, fetch: (input, init) => fetch(input, init) },
+  );
+  if (!result.ok) {
+    if (exceeded()) throw requestTooLarge(runtime.bodyLimit);
+    const detail = `${result.detail} (attempts: ${result.attempts})`;
+    if (result.reason === 'timeout') throw upstreamTimeout(runtime.timeoutMs, detail);
+    throw upstreamUnreachable(detail);
+  }
+  const id = result.response.headers.get('x-ms-request-id');
+  const correlation = result.response.headers.get('x-ms-correlation-request-id');
+  return {
+    response: result.response,
+    attempts: result.attempts,
+    ...(id ? { upstreamRequestId: id.slice(0, 128) } : {}),
+    ...(correlation ? { upstreamCorrelationId: correlation.slice(0, 128) } : {}),
+  };
+}
+
+/** Which links to rewrite for this connection, or undefined when it has no Azure-style links. */
+export function linkRewriteFor(connection: ConnectionSource, route: Route, requestUrl: URL): LinkRewrite | undefined {
+  if (connection.kind !== 'azure_resource_manager' && connection.kind !== 'microsoft_graph') return undefined;
+  const from = [...new Set([route.upstreamBase, connection.upstream.replace(/\/+$/, '')])];
+  return { from, to: `${requestUrl.origin}${route.prefix}` };
+}
+
+/** Response headers for the client, plus the body with paging links rewritten when JSON. */
+export function clientResponse(
+  upstream: Response,
+  requestId: string,
+  links: LinkRewrite | undefined,
+): { headers: Headers; body: ReadableStream<Uint8Array> | null } {
+  const headers = clientResponseHeaders(upstream.headers, requestId);
+  let body = upstream.body;
+  if (links) {
+    rewriteLinkHeaders(headers, links);
+    const type = (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const identity = (headers.get('content-encoding') ?? 'identity').toLowerCase() === 'identity';
+    if (body && identity && (type === 'application/json' || type.endsWith('+json'))) {
+      body = body.pipeThrough(createLinkRewriteStream(links));
+      headers.delete('content-length');
+    }
+  }
+  return { headers, body };
+}
