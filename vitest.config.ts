@@ -11,10 +11,12 @@ import { defineConfig } from 'vitest/config';
 import { startDemoArm } from './scripts/dev-stack/demo-arm.mjs';
 import directory from './scripts/dev-stack/directory.json' with { type: 'json' };
 import { startMockEntra } from './scripts/dev-stack/mock-entra.mjs';
+import { startMockKubernetes } from './scripts/dev-stack/mock-k8s.mjs';
 
 export default defineConfig(async () => {
   const entra = await startMockEntra({ directory, unref: true });
   const arm = await startDemoArm({ tenantId: directory.tenantId, unref: true });
+  const k8s = await startMockKubernetes({ unref: true });
   const migrations = await readD1Migrations('./migrations');
   return {
     test: {
@@ -31,6 +33,12 @@ export default defineConfig(async () => {
                   ENVIRONMENT: 'test',
                   ENTRA_AUTHORITY: entra.url,
                   UPSTREAM_ARM: arm.url,
+                  // Proxy (issue 8): more upstreams, the gateway app's dev secret, tight limits for tests.
+                  UPSTREAM_AZURE: arm.url,
+                  UPSTREAM_K8S: k8s.url,
+                  ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
+                  REQUEST_BODY_LIMIT_BYTES: '1048576',
+                  PROXY_UPSTREAM_TIMEOUT_MS: '1000',
                   TEST_MIGRATIONS: migrations,
                 },
               },

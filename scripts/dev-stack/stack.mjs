@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoArm } from './demo-arm.mjs';
 import { startMockEntra } from './mock-entra.mjs';
+import { startMockKubernetes } from './mock-k8s.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const directory = JSON.parse(readFileSync(join(ROOT, 'scripts/dev-stack/directory.json'), 'utf8'));
@@ -28,7 +29,7 @@ export async function freePort() {
 /**
  * Options: { gatewayPort, armPort, entraPort, persistTo, keyFile, vars: {extra wrangler vars},
  *            log: (line) => void }.
- * Returns { gatewayUrl, entra, arm, stop(), d1(sql) }.
+ * Returns { gatewayUrl, entra, arm, k8s, stop(), d1(sql) }.
  */
 export async function startStack(options = {}) {
   const log = options.log ?? (() => {});
@@ -36,6 +37,7 @@ export async function startStack(options = {}) {
   mkdirSync(persistTo, { recursive: true });
   const entra = await startMockEntra({ port: options.entraPort ?? 0, keyFile: options.keyFile, directory });
   const arm = await startDemoArm({ port: options.armPort ?? 0, tenantId: directory.tenantId });
+  const k8s = await startMockKubernetes({ port: options.k8sPort ?? 0 });
   const gatewayPort = options.gatewayPort ?? (await freePort());
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
 
@@ -47,7 +49,16 @@ export async function startStack(options = {}) {
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   log('local D1 migrations applied');
 
-  const vars = { ENTRA_AUTHORITY: entra.url, UPSTREAM_ARM: arm.url, ...options.vars };
+  // The gateway app's client secret is a Worker secret in production (`wrangler secret put`);
+  // the development stack passes the mock directory's value as a var.
+  const vars = {
+    ENTRA_AUTHORITY: entra.url,
+    UPSTREAM_ARM: arm.url,
+    UPSTREAM_AZURE: arm.url,
+    UPSTREAM_K8S: k8s.url,
+    ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
+    ...options.vars,
+  };
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(gatewayPort), '--persist-to', persistTo];
   args.push('--inspector-port', String(await freePort()));
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
@@ -71,7 +82,7 @@ export async function startStack(options = {}) {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
-    await Promise.all([entra.close(), arm.close()]);
+    await Promise.all([entra.close(), arm.close(), k8s.close()]);
   };
 
   const deadline = Date.now() + 90_000;
@@ -99,5 +110,5 @@ export async function startStack(options = {}) {
     return JSON.parse(result.stdout)[0].results;
   };
 
-  return { gatewayUrl, entra, arm, stop, d1, persistTo };
+  return { gatewayUrl, entra, arm, k8s, stop, d1, persistTo };
 }

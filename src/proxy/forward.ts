@@ -73,6 +73,11 @@ export async function sendUpstream(options: SendOptions): Promise<Sent> {
     if (result.reason === 'timeout') throw upstreamTimeout(runtime.timeoutMs, detail);
     throw upstreamUnreachable(detail);
   }
+  if (exceeded()) {
+    // The upstream answered a truncated upload (it saw the stream end when the limit cut it).
+    await result.response.body?.cancel().catch(() => undefined);
+    throw requestTooLarge(runtime.bodyLimit);
+  }
   const id = result.response.headers.get('x-ms-request-id');
   const correlation = result.response.headers.get('x-ms-correlation-request-id');
   return {

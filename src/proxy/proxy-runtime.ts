@@ -3,8 +3,8 @@
  * (from Worker secrets) and the upstream token cache. Built once per isolate and rebuilt only if
  * the vars or secrets change.
  *
- * Vars:    REQUEST_BODY_LIMIT_BYTES (default 10 MiB), UPSTREAM_TIMEOUT_MS (time to response
- *          headers, default 30000), UPSTREAM_RETRIES (idempotent requests, default 1),
+ * Vars:    REQUEST_BODY_LIMIT_BYTES (default 10 MiB), PROXY_UPSTREAM_TIMEOUT_MS (time to response
+ *          headers, default 30000), PROXY_UPSTREAM_RETRIES (idempotent requests, default 1),
  *          ENTRA_CLIENT_ID (the gateway's app), ENTRA_CLIENT_CERTIFICATE_THUMBPRINT (x5t#S256).
  * Secrets: ENTRA_CLIENT_SECRET, or ENTRA_CLIENT_CERTIFICATE_KEY (PKCS#8 PEM of the certificate's
  *          RSA key); plus any secret a `static` connection names.
@@ -27,8 +27,8 @@ const Int = (fallback: string, min: number, max: number) =>
 
 const ProxyVarsSchema = v.object({
   REQUEST_BODY_LIMIT_BYTES: Int(String(10 * 1024 * 1024), 0, 100 * 1024 * 1024),
-  UPSTREAM_TIMEOUT_MS: Int('30000', 100, 600_000),
-  UPSTREAM_RETRIES: Int('1', 0, 3),
+  PROXY_UPSTREAM_TIMEOUT_MS: Int('30000', 100, 600_000),
+  PROXY_UPSTREAM_RETRIES: Int('1', 0, 3),
   ENTRA_CLIENT_ID: v.optional(v.string(), ''),
   ENTRA_CLIENT_CERTIFICATE_THUMBPRINT: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]*$/, 'base64url')), ''),
 });
@@ -93,8 +93,8 @@ async function buildRuntime(vars: Record<string, string>, authority: string): Pr
   }
   return {
     bodyLimit: raw.REQUEST_BODY_LIMIT_BYTES,
-    timeoutMs: raw.UPSTREAM_TIMEOUT_MS,
-    retries: raw.UPSTREAM_RETRIES,
+    timeoutMs: raw.PROXY_UPSTREAM_TIMEOUT_MS,
+    retries: raw.PROXY_UPSTREAM_RETRIES,
     tokens: client
       ? new EntraTokenClient({ authority, client, fetch: (input, init) => fetch(input, init) })
       : undefined,
