@@ -28,6 +28,7 @@ import { problemResponse, toEdgewardError } from './problem.ts';
 import {
   checkDeclaredLength,
   clientResponse,
+  kubernetesStatusResponse,
   linkRewriteFor,
   loadProxyRuntime,
   metadataResponse,
@@ -55,6 +56,7 @@ export async function proxyRequest(
   const requestId = crypto.randomUUID();
   const audit = new RequestAudit(request, requestId, { db: deps.env.AUDIT_DB, waitUntil: deps.waitUntil }, deps.now());
   const record = audit.record;
+  let kubernetesErrors = false;
   try {
     const gateway = await gatewayPromise;
     const url = new URL(request.url);
@@ -76,6 +78,7 @@ export async function proxyRequest(
     const { route } = routed;
     record.connection = route.connection.name;
     record.path = route.path;
+    kubernetesErrors = route.connection.kind === 'kubernetes';
     checkDeclaredLength(request.headers, proxy.bodyLimit);
 
     record.decision = 'unauthenticated';
@@ -234,7 +237,8 @@ export async function proxyRequest(
         deps.now(),
       );
     }
-    return withErrorHeaders(problemResponse(error, requestId), error);
+    const problem = withErrorHeaders(problemResponse(error, requestId), error);
+    return kubernetesErrors ? kubernetesStatusResponse(problem, error) : problem;
   }
 }
 

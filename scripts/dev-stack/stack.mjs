@@ -3,6 +3,8 @@
 // Used by `npm run dev`, the end-to-end tests and the load tests. Loopback only.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +30,8 @@ export async function freePort() {
 
 /**
  * Options: { gatewayPort, armPort, entraPort, persistTo, keyFile, vars: {extra wrangler vars},
- *            log: (line) => void }.
+ *            log: (line) => void, https: serve the gateway over https with wrangler's self-signed
+ *            certificate (`--local-protocol https`; kubectl sends bearer tokens only over TLS) }.
  * Returns { gatewayUrl, entra, arm, k8s, stop(), d1(sql) }.
  */
 export async function startStack(options = {}) {
@@ -61,6 +64,7 @@ export async function startStack(options = {}) {
   };
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(gatewayPort), '--persist-to', persistTo];
   args.push('--inspector-port', String(await freePort()));
+  if (options.https) args.push('--local-protocol', 'https');
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
@@ -72,7 +76,7 @@ export async function startStack(options = {}) {
     output += d;
     log(String(d).trimEnd());
   });
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const gatewayUrl = `${options.https ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
 
   const stop = async () => {
     try {
@@ -89,8 +93,7 @@ export async function startStack(options = {}) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
-      const response = await fetch(`${gatewayUrl}/_gateway/health`);
-      if (response.ok) break;
+      if (await healthy(`${gatewayUrl}/_gateway/health`)) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();
@@ -111,4 +114,20 @@ export async function startStack(options = {}) {
   };
 
   return { gatewayUrl, entra, arm, k8s, stop, d1, persistTo };
+}
+
+/** GET the health URL; over https, accept wrangler's self-signed development certificate. */
+function healthy(url) {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const req = get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
 }

@@ -181,6 +181,9 @@ describe('proxy: Kubernetes', () => {
     expect(((await secret.json()) as { data: unknown }).data).toBe('***');
     const denied = await gateway('/k8s/api/v1/namespaces/default/pods/web-0', { token, method: 'DELETE' });
     expect(denied.status).toBe(403);
-    expect(((await denied.json()) as { detail: string }).detail).toContain('not allowed');
+    // Kubernetes clients get a v1 Status, so kubectl prints the policy's message.
+    const status = (await denied.json()) as { kind: string; reason: string; message: string };
+    expect(status).toMatchObject({ kind: 'Status', reason: 'Forbidden' });
+    expect(status.message).toContain('not allowed');
   });
 });
