@@ -28,6 +28,7 @@ import { problemResponse, toEdgewardError } from './problem.ts';
 import {
   checkDeclaredLength,
   clientResponse,
+  isEndlessStream,
   kubernetesStatusResponse,
   linkRewriteFor,
   loadProxyRuntime,
@@ -184,7 +185,8 @@ export async function proxyRequest(
     if (sent.upstreamRequestId) record.upstreamRequestId = sent.upstreamRequestId;
     if (sent.upstreamCorrelationId) record.upstreamCorrelationId = sent.upstreamCorrelationId;
 
-    const { headers, body: upstreamBody } = clientResponse(upstream, requestId, links);
+    const endless = isEndlessStream(route.connection, route.search);
+    const { headers, body: upstreamBody } = clientResponse(upstream, requestId, links, endless);
     let responseBody = upstreamBody;
     let report: MaskReport | undefined;
     if (maskKeys.length > 0 && responseBody) {

@@ -104,11 +104,11 @@ export async function startMockKubernetes(options = {}) {
       (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true')
     ) {
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      for (const key of store.keys())
-        res.write(`${JSON.stringify({ type: 'ADDED', object: render(key, namespace) })}\n`);
-      const watcher = { res, resource, namespace };
+      // kubectl get --watch asks for Table rows (Accept: …;as=Table): then each event object is a Table.
+      const event = (type, object) => JSON.stringify({ type, object: wantsTable ? table(kind, [object]) : object });
+      for (const key of store.keys()) res.write(`${event('ADDED', render(key, namespace))}\n`);
+      const watcher = { res, resource, namespace, event };
       watchers.add(watcher);
-      req.on('close', () => watchers.delete(watcher));
       res.on('close', () => watchers.delete(watcher));
       return;
     }
@@ -125,8 +125,7 @@ export async function startMockKubernetes(options = {}) {
     if (name && req.method === 'DELETE') {
       const item = render(name, namespace);
       store.delete(name);
-      for (const w of watchers)
-        if (w.resource === resource) w.res.write(`${JSON.stringify({ type: 'DELETED', object: item })}\n`);
+      for (const w of watchers) if (w.resource === resource) w.res.write(`${w.event('DELETED', item)}\n`);
       return send(200, item);
     }
     return status(405, 'MethodNotAllowed', `${req.method} is not supported by the mock`);
@@ -144,8 +143,7 @@ export async function startMockKubernetes(options = {}) {
     /** Push an event to every open pod watch. */
     emitPod(type, name, namespace = 'default') {
       if (!pods.has(name)) pods.set(name, { phase: 'Pending' });
-      for (const w of watchers)
-        if (w.resource === 'pods') w.res.write(`${JSON.stringify({ type, object: pod(name, namespace) })}\n`);
+      for (const w of watchers) if (w.resource === 'pods') w.res.write(`${w.event(type, pod(name, namespace))}\n`);
     },
     get watchers() {
       return watchers.size;

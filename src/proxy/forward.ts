@@ -95,13 +95,28 @@ export function linkRewriteFor(connection: ConnectionSource, route: Route, reque
   return { from, to: `${requestUrl.origin}${route.prefix}` };
 }
 
+/** Kubernetes watches and followed logs never end: each event must reach the client as it comes. */
+export function isEndlessStream(connection: ConnectionSource, search: string): boolean {
+  if (connection.kind !== 'kubernetes' || search === '') return false;
+  const params = new URLSearchParams(search);
+  return ['watch', 'follow'].some((name) => params.get(name) === 'true' || params.get(name) === '1');
+}
+
 /** Response headers for the client, plus the body with paging links rewritten when JSON. */
 export function clientResponse(
   upstream: Response,
   requestId: string,
   links: LinkRewrite | undefined,
+  endless = false,
 ): { headers: Headers; body: ReadableStream<Uint8Array> | null } {
   const headers = clientResponseHeaders(upstream.headers, requestId);
+  if (endless && !headers.has('content-encoding')) {
+    // The edge (and wrangler dev, which emulates it) gzips JSON for clients that accept gzip, and a
+    // compressor holds bytes back: a watch event would sit in its buffer. `no-transform` asks
+    // Cloudflare not to compress; an explicit identity coding is what the local emulation honours.
+    headers.set('cache-control', 'no-transform');
+    headers.set('content-encoding', 'identity');
+  }
   let body = upstream.body;
   if (links) {
     rewriteLinkHeaders(headers, links);

@@ -7,10 +7,17 @@ export {
   upstreamTimeout,
   withErrorHeaders,
 } from './errors.ts';
-export { checkDeclaredLength, clientResponse, linkRewriteFor, type Sent, sendUpstream } from './forward.ts';
+export {
+  checkDeclaredLength,
+  clientResponse,
+  isEndlessStream,
+  linkRewriteFor,
+  type Sent,
+  sendUpstream,
+} from './forward.ts';
 export { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
-export { metadataEndpointsDocument, metadataRequestConnection, metadataResponse } from './metadata-endpoints.ts';
 export { kubernetesStatusResponse } from './kubernetes-status.ts';
+export { metadataEndpointsDocument, metadataRequestConnection, metadataResponse } from './metadata-endpoints.ts';
 export { type BodyEnd, observeBody } from './observe-body.ts';
 export { loadProxyRuntime, type ProxyRuntime } from './proxy-runtime.ts';
 export { type Route, type RouteResult, routeRequest } from './route.ts';
