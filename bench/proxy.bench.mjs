@@ -3,10 +3,10 @@
 // `wrangler dev` (the same workerd runtime) in front of the same local upstream (the demo ARM),
 // loaded by autocannon in a separate process. Prints requests/s and median/p99 latency, and the
 // ratios the issue targets (≥ 80% of bare throughput, ≤ 1 ms added median). Never asserts: the
-// figures depend on the machine.
+// figures depend on the machine (run it on an idle one: `uptime` is printed with the figures).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ROOT, startStack } from '../scripts/dev-stack/stack.mjs';
 
@@ -57,7 +57,15 @@ async function startBare(upstream) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 360; i++) {
     try {
-      if ((await fetch(`${url}/arm/subscriptions`)).ok) return { url, stop: () => process.kill(-child.pid, 'SIGTERM') };
+      if ((await fetch(`${url}/arm/subscriptions`)).ok) {
+        const stop = async () => {
+          process.kill(-child.pid, 'SIGTERM');
+          await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()));
+          // wrangler bundles next to the config; leave no build output in the tree (Biome would lint it).
+          rmSync(join(ROOT, 'bench/bare-worker/.wrangler'), { recursive: true, force: true });
+        };
+        return { url, stop };
+      }
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -93,6 +101,11 @@ try {
     'p99 ms': best[name].latency.p99,
   });
   console.log(`GET ${path} — ${CONNECTIONS} connections, ${DURATION} s per run, best of 2`);
+  console.log(
+    `load average during the run: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`,
+  );
   for (const name of ['bare', 'edgeward']) {
     const r = row(name);
     console.log(
@@ -104,7 +117,7 @@ try {
   console.log(`added median: ${(best.edgeward.latency.p50 - best.bare.latency.p50).toFixed(2)} ms (target ≤ 1 ms)`);
   console.log(`added p99: ${(best.edgeward.latency.p99 - best.bare.latency.p99).toFixed(2)} ms`);
 } finally {
-  bare.stop();
+  await bare.stop();
   await stack.stop();
   rmSync(persistTo, { recursive: true, force: true });
 }
