@@ -82,9 +82,13 @@ export async function upstreamCredential(context: CredentialContext, deps: Crede
           );
         }
         const assertion = context.callerToken;
-        result = await deps.cache.get(`obo|${principal.tenantId}|${subject.objectId}|${scope}`, nowMs, () =>
-          tokens.onBehalfOf(principal.tenantId, assertion, scope, nowMs),
-        );
+        // An exchanged token never outlives the caller's own: after that, the human must be re-verified.
+        const callerExpiry = principal.expiresAt * 1000;
+        result = await deps.cache.get(`obo|${principal.tenantId}|${subject.objectId}|${scope}`, nowMs, async () => {
+          const exchanged = await tokens.onBehalfOf(principal.tenantId, assertion, scope, nowMs);
+          if (!exchanged.ok || exchanged.token.expiresAt <= callerExpiry) return exchanged;
+          return { ok: true, token: { ...exchanged.token, expiresAt: callerExpiry } };
+        });
       } else {
         result = await deps.cache.get(`app|${principal.tenantId}|${scope}`, nowMs, () =>
           tokens.clientCredentials(principal.tenantId, scope, nowMs),

@@ -88,6 +88,18 @@ describe('upstreamCredential', () => {
     expect(refusal).toMatchObject({ code: 'EDGEWARD_CREDENTIAL_UNAVAILABLE', status: 403 });
   });
 
+  it('does not reuse an exchanged token beyond the caller token it came from', async () => {
+    const { deps: d, grants } = deps();
+    const connection = conn({ mode: 'on_behalf_of', scope: 's/.default' });
+    // The caller's token expires 10 minutes after NOW; the exchanged one would live an hour.
+    const shortLived = { ...human, expiresAt: NOW / 1000 + 600 };
+    await upstreamCredential({ connection, principal: shortLived, callerToken: 't', nowMs: NOW }, d);
+    await upstreamCredential({ connection, principal: shortLived, callerToken: 't', nowMs: NOW + 240_000 }, d);
+    expect(grants).toHaveLength(1);
+    await upstreamCredential({ connection, principal: shortLived, callerToken: 't', nowMs: NOW + 360_000 }, d);
+    expect(grants).toHaveLength(2);
+  });
+
   it('passes a claims challenge back as a 401 with WWW-Authenticate', async () => {
     const claims = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}';
     const { deps: d } = deps(() => [400, { error: 'invalid_grant', claims }]);
