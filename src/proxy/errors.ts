@@ -55,3 +55,10 @@ export function withErrorHeaders(response: Response, error: EdgewardError): Resp
   if (challenge) response.headers.set('www-authenticate', challenge);
   return response;
 }
+
+/** WebSocket / SPDY upgrades (kubectl exec, attach, port-forward) are not proxied yet: say so. */
+export const upgradeUnsupported = (protocol: string) =>
+  new EdgewardError('EDGEWARD_BAD_REQUEST', 501, 'Protocol upgrade not supported', {
+    publicDetail: `The gateway does not proxy ${protocol} upgrades yet (kubectl exec/attach/port-forward).`,
+    auditDetail: `upgrade to ${protocol} refused`,
+  });

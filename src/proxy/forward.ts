@@ -11,7 +11,7 @@ import { upstreamUnreachable } from '../errors.ts';
 import type { ConnectionSource } from '../policy/schema.ts';
 import { createLinkRewriteStream, type LinkRewrite, rewriteLinkHeaders } from './azure-links.ts';
 import type { UpstreamAuth } from './credentials/index.ts';
-import { requestTooLarge, upstreamTimeout } from './errors.ts';
+import { requestTooLarge, upgradeUnsupported, upstreamTimeout } from './errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { ProxyRuntime } from './proxy-runtime.ts';
 import type { Route } from './route.ts';
@@ -37,10 +37,15 @@ export interface Sent {
   upstreamCorrelationId?: string;
 }
 
-/** Refuse early when the declared length is over the limit (before any upstream work). */
+/**
+ * Refuse early (before any upstream work) a declared length over the limit, and protocol upgrades,
+ * which would otherwise reach the upstream as a plain request with the upgrade headers stripped.
+ */
 export function checkDeclaredLength(headers: Headers, limit: number): void {
   const declared = Number(headers.get('content-length') ?? '0');
   if (Number.isFinite(declared) && declared > limit) throw requestTooLarge(limit);
+  const upgrade = headers.get('upgrade');
+  if (upgrade) throw upgradeUnsupported(upgrade.slice(0, 40));
 }
 
 export async function sendUpstream(options: SendOptions): Promise<Sent> {

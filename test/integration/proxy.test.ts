@@ -174,6 +174,16 @@ describe('proxy: Kubernetes', () => {
     expect(await auditRow(requestId(response))).toMatchObject({ outcome: 'client_aborted', connection: 'k8s' });
   });
 
+  it('refuses a protocol upgrade (exec) explicitly instead of forwarding it as a plain request', async () => {
+    const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
+      token: await reader(),
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
+    });
+    expect(response.status).toBe(501);
+    expect(((await response.json()) as { kind: string; message: string }).message).toContain('upgrades');
+    expect(await auditRow(requestId(response))).toMatchObject({ status: 501, connection: 'k8s' });
+  });
+
   it('masks Secret data and denies deletes with the policy message', async () => {
     const token = await reader();
     const secret = await gateway('/k8s/api/v1/namespaces/default/secrets/db-credentials', { token });
