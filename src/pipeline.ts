@@ -29,11 +29,13 @@ import {
   checkDeclaredLength,
   clientResponse,
   isEndlessStream,
+  isWebSocketUpgrade,
   kubernetesStatusResponse,
   linkRewriteFor,
   loadProxyRuntime,
   metadataResponse,
   observeBody,
+  openWebSocket,
   routeRequest,
   sendUpstream,
   upstreamCredential,
@@ -164,16 +166,36 @@ export async function proxyRequest(
     const upstreamStarted = deps.now();
     let sent: Awaited<ReturnType<typeof sendUpstream>>;
     try {
-      sent = await sendUpstream({
-        request,
-        route,
-        body,
-        requestId,
-        ...(record.clientIp ? { clientIp: record.clientIp } : {}),
-        auth: upstreamAuth,
-        identityEncoding: maskKeys.length > 0 || links !== undefined,
-        runtime: proxy,
-      });
+      if (isWebSocketUpgrade(request.headers)) {
+        // kubectl exec & co.: relay the session; its audit row is finished when it closes.
+        const session = await openWebSocket({ request, route, requestId, auth: upstreamAuth, runtime: proxy }, (end) =>
+          audit.finish(
+            {
+              outcome: 'completed',
+              bytesIn: end.bytesIn,
+              bytesOut: end.bytesOut,
+              detail: `websocket closed by ${end.closedBy} (${end.closeCode}); messages in ${end.messagesIn}, out ${end.messagesOut}`,
+            },
+            deps.now(),
+          ),
+        );
+        if (session.switched) {
+          record.status = 101;
+          deps.waitUntil(session.closed);
+          return session.response;
+        }
+        sent = session.sent;
+      } else
+        sent = await sendUpstream({
+          request,
+          route,
+          body,
+          requestId,
+          ...(record.clientIp ? { clientIp: record.clientIp } : {}),
+          auth: upstreamAuth,
+          identityEncoding: maskKeys.length > 0 || links !== undefined,
+          runtime: proxy,
+        });
     } catch (error) {
       record.outcome = 'upstream_error';
       throw error;

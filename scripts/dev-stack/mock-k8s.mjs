@@ -3,8 +3,9 @@
 // Enough of the API for kubectl: discovery (/version, /api, /api/v1, /apis), pods and secrets in
 // a namespace (list as a Table when kubectl asks for one, or as a plain List; get; delete), and
 // `?watch=1` streams of pods (one JSON event per line, kept open until the client goes away).
+// `…/pods/{name}/exec` accepts a WebSocket upgrade and echoes each message back (`echo:` + data).
 // Records the requests it received so tests can check what the gateway forwarded.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 
 export async function startMockKubernetes(options = {}) {
@@ -131,12 +132,19 @@ export async function startMockKubernetes(options = {}) {
     return status(405, 'MethodNotAllowed', `${req.method} is not supported by the mock`);
   });
 
+  const execSessions = [];
+  acceptWebSockets(
+    server,
+    (req) => /^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/exec(\?|$)/.test(req.url),
+    execSessions,
+  );
   await new Promise((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   if (options.unref) server.unref();
   const address = server.address();
   return {
     url: `http://${address.address}:${address.port}`,
     received,
+    execSessions,
     pods,
     secrets,
     secretValue,
@@ -155,4 +163,68 @@ export async function startMockKubernetes(options = {}) {
         server.close(() => resolve());
       }),
   };
+}
+
+// ── WebSocket (exec): a minimal RFC 6455 server side — handshake, unmasking client frames, echo ──
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** Accept a WebSocket upgrade on `server` for paths `match` returns true for; echo messages back. */
+function acceptWebSockets(server, match, sessions) {
+  server.on('upgrade', (req, socket) => {
+    if (!match(req) || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${GUID}`).digest('base64');
+    const protocol = (req.headers['sec-websocket-protocol'] ?? '').split(',')[0]?.trim();
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`,
+    );
+    const session = { path: req.url, headers: req.headers, messages: [] };
+    sessions.push(session);
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (data) => {
+      buffer = Buffer.concat([buffer, data]);
+      for (;;) {
+        if (buffer.length < 2) return;
+        const opcode = buffer[0] & 0x0f;
+        const masked = (buffer[1] & 0x80) !== 0;
+        let length = buffer[1] & 0x7f;
+        let offset = 2;
+        if (length === 126) {
+          if (buffer.length < 4) return;
+          length = buffer.readUInt16BE(2);
+          offset = 4;
+        } else if (length === 127) {
+          if (buffer.length < 10) return;
+          length = Number(buffer.readBigUInt64BE(2));
+          offset = 10;
+        }
+        const maskOffset = offset;
+        if (masked) offset += 4;
+        if (buffer.length < offset + length) return;
+        const payload = Buffer.from(buffer.subarray(offset, offset + length));
+        if (masked) for (let i = 0; i < payload.length; i++) payload[i] ^= buffer[maskOffset + (i % 4)];
+        buffer = buffer.subarray(offset + length);
+        if (opcode === 0x8) {
+          socket.end(frame(0x8, payload.subarray(0, 2)));
+          return;
+        }
+        if (opcode === 0x1 || opcode === 0x2) {
+          session.messages.push(payload.toString('utf8'));
+          socket.write(frame(opcode, Buffer.concat([Buffer.from('echo:'), payload])));
+        }
+      }
+    });
+    socket.on('error', () => {});
+  });
+}
+
+function frame(opcode, payload) {
+  const header =
+    payload.length < 126
+      ? Buffer.from([0x80 | opcode, payload.length])
+      : Buffer.from([0x80 | opcode, 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([header, payload]);
 }

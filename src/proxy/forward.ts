@@ -16,6 +16,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
 import type { ProxyRuntime } from './proxy-runtime.ts';
 import type { Route } from './route.ts';
 import { fetchUpstream, limitBody, traceparent } from './upstream-fetch.ts';
+import { relayWebSocket, type WebSocketSessionEnd, webSocketUpstreamHeaders } from './websocket.ts';
 
 export interface SendOptions {
   request: Request;
@@ -45,7 +46,7 @@ export function checkDeclaredLength(headers: Headers, limit: number): void {
   const declared = Number(headers.get('content-length') ?? '0');
   if (Number.isFinite(declared) && declared > limit) throw requestTooLarge(limit);
   const upgrade = headers.get('upgrade');
-  if (upgrade) throw upgradeUnsupported(upgrade.slice(0, 40));
+  if (upgrade && upgrade.toLowerCase() !== 'websocket') throw upgradeUnsupported(upgrade.slice(0, 40));
 }
 
 export async function sendUpstream(options: SendOptions): Promise<Sent> {
@@ -98,6 +99,41 @@ export function linkRewriteFor(connection: ConnectionSource, route: Route, reque
   if (connection.kind !== 'azure_resource_manager' && connection.kind !== 'microsoft_graph') return undefined;
   const from = [...new Set([route.upstreamBase, connection.upstream.replace(/\/+$/, '')])];
   return { from, to: `${requestUrl.origin}${route.prefix}` };
+}
+
+/**
+ * A WebSocket session in place of `sendUpstream`: same URL, headers and credential; the deadline
+ * covers the handshake only; never retried. `onEnd` gets the session's counts once it closes. An
+ * upstream that refuses to switch protocols is answered like any response (and `onEnd` is not called).
+ */
+export async function openWebSocket(
+  options: Omit<SendOptions, 'body' | 'identityEncoding'>,
+  onEnd: (end: WebSocketSessionEnd) => void,
+): Promise<{ switched: true; response: Response; closed: Promise<void> } | { switched: false; sent: Sent }> {
+  const { request, route, auth, runtime } = options;
+  const base = upstreamRequestHeaders(request.headers, {
+    requestId: options.requestId,
+    ...(options.clientIp ? { clientIp: options.clientIp } : {}),
+    forwardAuthorization: auth.forwardCallerAuthorization,
+    identityEncoding: false,
+  });
+  if (auth.header) base.set(auth.header.name, auth.header.value);
+  base.set('traceparent', traceparent(request.headers.get('traceparent'), options.requestId));
+  const result = await fetchUpstream(
+    `${route.upstreamBase}${route.path}${route.search}`,
+    { method: 'GET', headers: webSocketUpstreamHeaders(base) },
+    { timeoutMs: runtime.timeoutMs, retries: 0, fetch: (input, init) => fetch(input, init) },
+  );
+  if (!result.ok) {
+    if (result.reason === 'timeout') throw upstreamTimeout(runtime.timeoutMs, result.detail);
+    throw upstreamUnreachable(result.detail);
+  }
+  const relayed = relayWebSocket(result.response, onEnd);
+  if (relayed) {
+    relayed.response.headers.set('x-edgeward-request-id', options.requestId);
+    return { switched: true, ...relayed };
+  }
+  return { switched: false, sent: { response: result.response, attempts: 1 } };
 }
 
 /** Kubernetes watches and followed logs never end: each event must reach the client as it comes. */

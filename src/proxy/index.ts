@@ -12,6 +12,7 @@ export {
   clientResponse,
   isEndlessStream,
   linkRewriteFor,
+  openWebSocket,
   type Sent,
   sendUpstream,
 } from './forward.ts';
@@ -22,3 +23,4 @@ export { type BodyEnd, observeBody } from './observe-body.ts';
 export { loadProxyRuntime, type ProxyRuntime } from './proxy-runtime.ts';
 export { type Route, type RouteResult, routeRequest } from './route.ts';
 export { fetchUpstream, limitBody, mayRetry, traceparent } from './upstream-fetch.ts';
+export { isWebSocketUpgrade, relayWebSocket, type WebSocketSessionEnd } from './websocket.ts';

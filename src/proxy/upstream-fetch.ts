@@ -69,18 +69,26 @@ export function limitBody(
 ): { body: ReadableStream<Uint8Array>; exceeded: () => boolean; bytes: () => number } {
   let total = 0;
   let over = false;
-  const limiter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      total += chunk.byteLength;
+  const reader = body.getReader();
+  // A pull-based wrapper rather than pipeThrough: erroring it leaves no rejected pipe promise behind.
+  const limited = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      total += value.byteLength;
       if (total > limit) {
         over = true;
         controller.error(new Error('request body over limit'));
+        await reader.cancel('request body over limit').catch(() => undefined);
         return;
       }
-      controller.enqueue(chunk);
+      controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
     },
   });
-  return { body: body.pipeThrough(limiter), exceeded: () => over, bytes: () => total };
+  return { body: limited, exceeded: () => over, bytes: () => total };
 }
 
 /** W3C Trace Context: keep a valid caller `traceparent`, else start a trace from the request id. */

@@ -174,10 +174,32 @@ describe('proxy: Kubernetes', () => {
     expect(await auditRow(requestId(response))).toMatchObject({ outcome: 'client_aborted', connection: 'k8s' });
   });
 
-  it('refuses a protocol upgrade (exec) explicitly instead of forwarding it as a plain request', async () => {
+  it('relays a WebSocket session (exec) when policy allows, and records its counts', async () => {
     const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
       token: await reader(),
-      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
+      headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
+    });
+    expect(response.status).toBe(101);
+    expect(response.headers.get('sec-websocket-protocol')).toBe('v5.channel.k8s.io');
+    const socket = response.webSocket as WebSocket;
+    socket.accept();
+    const echoed = new Promise<string>((resolve) =>
+      socket.addEventListener('message', (event) => resolve(String(event.data)), { once: true }),
+    );
+    socket.send('ls /');
+    expect(await echoed).toBe('echo:ls /');
+    const closed = new Promise((resolve) => socket.addEventListener('close', resolve, { once: true }));
+    socket.close(1000, 'done');
+    await closed;
+    const row = await auditRow(requestId(response));
+    expect(row).toMatchObject({ status: 101, outcome: 'completed', connection: 'k8s' });
+    expect(String(row?.detail)).toContain('messages in 1, out 1');
+  });
+
+  it('refuses other protocol upgrades (SPDY) explicitly instead of forwarding them as plain requests', async () => {
+    const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
+      token: await reader(),
+      headers: { upgrade: 'SPDY/3.1', connection: 'Upgrade' },
     });
     expect(response.status).toBe(501);
     expect(((await response.json()) as { kind: string; message: string }).message).toContain('upgrades');
