@@ -18,6 +18,7 @@ const APPROVAL_CALLBACK_SECRET = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
 
 import { randomUUIDFor, startMockEntra } from './scripts/dev-stack/mock-entra.mjs';
 import { startMockGraph } from './scripts/dev-stack/mock-graph.mjs';
+import { startMockKubernetes } from './scripts/dev-stack/mock-k8s.mjs';
 
 export default defineConfig(async () => {
   const entra = await startMockEntra({ directory, unref: true });
@@ -28,6 +29,7 @@ export default defineConfig(async () => {
   });
   const arm = await startDemoArm({ tenantId: directory.tenantId, unref: true });
   const receiver = await startWebhookReceiver({ unref: true });
+  const k8s = await startMockKubernetes({ unref: true });
   const migrations = await readD1Migrations('./migrations');
   return {
     test: {
@@ -45,6 +47,12 @@ export default defineConfig(async () => {
                   ENTRA_AUTHORITY: entra.url,
                   UPSTREAM_ARM: arm.url,
                   GRAPH_ENDPOINT: graph.url,
+                  // Proxy (issue 8): more upstreams, the gateway app's dev secret, tight limits for tests.
+                  UPSTREAM_AZURE: arm.url,
+                  UPSTREAM_K8S: k8s.url,
+                  ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
+                  REQUEST_BODY_LIMIT_BYTES: '1048576',
+                  PROXY_UPSTREAM_TIMEOUT_MS: '1000',
                   TEST_MIGRATIONS: migrations,
                   APPROVAL_WEBHOOK_URLS: `${receiver.url}/hook,slack:${receiver.url}/slack,teams:${receiver.url}/teams`,
                   APPROVAL_WEBHOOK_SECRET,

@@ -19,6 +19,7 @@ import {
   REQUEST_BODY_CAP,
   RequestAudit,
 } from './audit/index.ts';
+import { bearerToken } from './auth/index.ts';
 import {
   auditUnavailable,
   badRequest,
@@ -41,9 +42,26 @@ import {
 } from './mask/index.ts';
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
-import { clientResponseHeaders, observeBody, routeRequest, upstreamRequestHeaders } from './proxy/index.ts';
+import {
+  checkDeclaredLength,
+  clientResponseHeaders,
+  credentialMode,
+  decorateClientResponse,
+  isEndlessStream,
+  isWebSocketUpgrade,
+  kubernetesStatusResponse,
+  linkRewriteFor,
+  loadProxyRuntime,
+  metadataResponse,
+  observeBody,
+  openWebSocket,
+  routeRequest,
+  sendUpstream,
+  upstreamCredential,
+  withErrorHeaders,
+} from './proxy/index.ts';
 import { readStreamCapped } from './proxy/read-body.ts';
-import { applyHeaderRewrite, applyQueryRewrite, patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
+import { patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
 
 export interface PipelineDeps {
   env: Env;
@@ -59,9 +77,18 @@ export async function proxyRequest(
   const requestId = crypto.randomUUID();
   const audit = new RequestAudit(request, requestId, auditSink(deps.env, deps.waitUntil), deps.now());
   const record = audit.record;
+  let kubernetesErrors = false;
   try {
     const gateway = await gatewayPromise;
     const url = new URL(request.url);
+    const metadata = metadataResponse(request.method, url, gateway.policy.connections, gateway.config, requestId);
+    if (metadata) {
+      // Public discovery document for `az cloud register` (src/proxy/metadata-endpoints.ts).
+      Object.assign(record, { connection: metadata.connection, decision: 'control' });
+      audit.finish({ status: 200, outcome: 'completed' }, deps.now());
+      return metadata.response;
+    }
+    const proxy = await loadProxyRuntime(deps.env, gateway.config.authority);
     const routed = routeRequest(url, gateway.policy.connections, gateway.config.upstreamOverrides);
     if (!routed.ok) {
       if (routed.connectionName) record.connection = routed.connectionName;
@@ -78,12 +105,14 @@ export async function proxyRequest(
       const derived = deriveArmOperation(request.method, route.path);
       if (derived) Object.assign(record, derived);
     }
+    kubernetesErrors = route.connection.kind === 'kubernetes';
+    checkDeclaredLength(request.headers, proxy.bodyLimit);
 
     record.decision = 'unauthenticated';
     const principal = await gateway.auth.authenticate(request.headers, {
       audiences: route.connection.audiences ?? gateway.config.defaultAudiences,
       nowMs: deps.now(),
-      passthrough: route.connection.credential === 'passthrough',
+      passthrough: credentialMode(route.connection) === 'passthrough',
       waitUntil: (promise) => deps.waitUntil(promise),
     });
     record.principal = principal;
@@ -157,17 +186,6 @@ export async function proxyRequest(
     const maskSpec = maskSpecFromDecision(decision.mask);
     const masking = !isEmptyMask(maskSpec);
     const rewrite = decision.rewrite;
-    const upstreamHeaders = applyHeaderRewrite(
-      upstreamRequestHeaders(request.headers, {
-        requestId,
-        ...(record.clientIp ? { clientIp: record.clientIp } : {}),
-        forwardAuthorization: route.connection.credential === 'passthrough',
-        identityEncoding: masking,
-      }),
-      rewrite,
-    );
-    // A masked response may come compressed in a coding the masker decodes; read it raw.
-    if (masking) upstreamHeaders.set('accept-encoding', MASKABLE_ACCEPT_ENCODING);
     if (rewrite.jsonPatch.length > 0) {
       // Bounded: the body is read whole only to patch it, and refused above the cap.
       const bytes =
@@ -182,28 +200,57 @@ export async function proxyRequest(
         );
       }
       body = patched.body.buffer;
-      upstreamHeaders.delete('content-length');
     }
+    const links = linkRewriteFor(route.connection, route, url);
+    const upstreamAuth = await upstreamCredential(
+      { connection: route.connection, principal, callerToken: bearerToken(request.headers), nowMs: deps.now() },
+      { ...proxy, authority: gateway.config.authority },
+    );
     const upstreamStarted = deps.now();
-    let upstream: Response;
+    let sent: Awaited<ReturnType<typeof sendUpstream>>;
     try {
-      upstream = await fetch(`${route.upstreamBase}${route.path}${applyQueryRewrite(route.search, rewrite)}`, {
-        method: request.method,
-        headers: upstreamHeaders,
-        body,
-        redirect: 'manual',
-        ...(masking ? { encodeResponseBody: 'manual' as const } : {}),
-      });
+      if (isWebSocketUpgrade(request.headers)) {
+        // kubectl exec & co.: relay the session; its audit row is finished when it closes.
+        const session = await openWebSocket({ request, route, requestId, auth: upstreamAuth, runtime: proxy }, (end) =>
+          audit.finish(
+            {
+              outcome: 'completed',
+              bytesIn: end.bytesIn,
+              bytesOut: end.bytesOut,
+              detail: `websocket closed by ${end.closedBy} (${end.closeCode}); messages in ${end.messagesIn}, out ${end.messagesOut}`,
+            },
+            deps.now(),
+          ),
+        );
+        if (session.switched) {
+          record.status = 101;
+          deps.waitUntil(session.closed);
+          return session.response;
+        }
+        sent = session.sent;
+      } else {
+        sent = await sendUpstream({
+          request,
+          route,
+          body,
+          requestId,
+          ...(record.clientIp ? { clientIp: record.clientIp } : {}),
+          auth: upstreamAuth,
+          identityEncoding: masking || links !== undefined,
+          ...(masking ? { maskableEncodings: MASKABLE_ACCEPT_ENCODING } : {}),
+          rewrite,
+          runtime: proxy,
+        });
+      }
     } catch (error) {
       record.outcome = 'upstream_error';
-      throw upstreamUnreachable(`fetch failed after ${deps.now() - upstreamStarted} ms: ${String(error)}`);
+      throw error;
     }
+    const upstream = sent.response;
     record.status = upstream.status;
     record.upstreamMs = deps.now() - upstreamStarted;
-    const upstreamRequestId = upstream.headers.get('x-ms-request-id');
-    if (upstreamRequestId) record.upstreamRequestId = upstreamRequestId.slice(0, 128);
-    const upstreamCorrelationId = upstream.headers.get('x-ms-correlation-request-id');
-    if (upstreamCorrelationId) record.upstreamCorrelationId = upstreamCorrelationId.slice(0, 128);
+    if (sent.upstreamRequestId) record.upstreamRequestId = sent.upstreamRequestId;
+    if (sent.upstreamCorrelationId) record.upstreamCorrelationId = sent.upstreamCorrelationId;
 
     let headers = clientResponseHeaders(upstream.headers, requestId);
     let responseBody = upstream.body;
@@ -221,6 +268,13 @@ export async function proxyRequest(
       }
       ({ body: responseBody, headers, report } = masked);
     }
+    // Links are rewritten after masking, on the identity JSON the masker produced.
+    ({ headers, body: responseBody } = decorateClientResponse(
+      headers,
+      responseBody,
+      links,
+      isEndlessStream(route.connection, route.search),
+    ));
     if (!responseBody) {
       audit.finish({ outcome: 'completed', bytesOut: 0 }, deps.now());
       return new Response(null, { status: upstream.status, headers });
@@ -257,7 +311,8 @@ export async function proxyRequest(
         deps.now(),
       );
     }
-    return problemResponse(error, requestId);
+    const problem = withErrorHeaders(problemResponse(error, requestId), error);
+    return kubernetesErrors ? kubernetesStatusResponse(problem, error) : problem;
   }
 }
 

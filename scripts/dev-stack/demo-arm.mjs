@@ -4,6 +4,10 @@
 // operation answering 202 + Location, like ARM); storage account listKeys (real response shape).
 // Every response carries x-ms-request-id / x-ms-correlation-request-id like ARM. It records the
 // requests it received so tests can check what the gateway forwarded.
+// Added for the proxy (issue 8): `$top` paging with an absolute `nextLink`, Azure-AsyncOperation
+// on delete with its operation status resource, `GET /_slow?ms=` (answers after a delay),
+// `GET /_echo` (the headers it received, as JSON) and, on every response, `x-demo-caller`: the
+// aud/oid/appid of the bearer token it received (decoded, not verified — it is a mock).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -35,11 +39,13 @@ export async function startDemoArm(options = {}) {
     received.push({ method: req.method, path: url.pathname, search: url.search, headers: req.headers, body });
     if (received.length > 1000) received.shift();
     const base = `http://${req.headers.host}`;
+    const caller = describeCaller(req.headers.authorization);
     const send = (status, payload, extra = {}) => {
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'x-ms-request-id': randomUUID(),
         'x-ms-correlation-request-id': req.headers['x-ms-correlation-request-id'] ?? randomUUID(),
+        ...(caller ? { 'x-demo-caller': caller } : {}),
         ...extra,
       });
       res.end(payload === undefined ? undefined : JSON.stringify(payload));
@@ -61,7 +67,29 @@ export async function startDemoArm(options = {}) {
       });
     }
     if (req.method === 'GET' && lower === `${sub}/resourcegroups`) {
-      return send(200, { value: [...groups].map(([name, g]) => resourceGroup(sub, name, g)) });
+      const all = [...groups].map(([name, g]) => resourceGroup(sub, name, g));
+      const top = Number(url.searchParams.get('$top') ?? '0');
+      if (top > 0) {
+        const skip = Number(url.searchParams.get('$skiptoken') ?? '0');
+        const next = new URL(`${base}${sub}/resourcegroups`);
+        next.searchParams.set('api-version', url.searchParams.get('api-version') ?? '2021-04-01');
+        next.searchParams.set('$top', String(top));
+        next.searchParams.set('$skiptoken', String(skip + top));
+        return send(200, {
+          value: all.slice(skip, skip + top),
+          ...(skip + top < all.length ? { nextLink: next.toString() } : {}),
+        });
+      }
+      return send(200, { value: all });
+    }
+    if (req.method === 'GET' && lower === '/_echo') return send(200, { method: req.method, headers: req.headers });
+    if (req.method === 'GET' && lower === '/_slow') {
+      await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get('ms') ?? '1000')));
+      return send(200, { slow: true });
+    }
+    const asyncMatch = /^\/subscriptions\/[^/]+\/providers\/Microsoft\.Resources\/operations\/([^/]+)$/i.exec(path);
+    if (req.method === 'GET' && asyncMatch) {
+      return operations.has(asyncMatch[1]) ? send(200, { status: 'Succeeded' }) : send(404, notFound(asyncMatch[1]));
     }
     const groupMatch = /^\/subscriptions\/[^/]+\/resourcegroups\/([^/]+)$/i.exec(path);
     if (groupMatch) {
@@ -87,6 +115,7 @@ export async function startDemoArm(options = {}) {
         operations.set(op, name);
         return send(202, undefined, {
           location: `${base}${sub}/operationresults/${op}?api-version=2021-04-01`,
+          'azure-asyncoperation': `${base}${sub}/providers/Microsoft.Resources/operations/${op}?api-version=2021-04-01`,
           'retry-after': '0',
         });
       }
@@ -178,3 +207,14 @@ const resourceGroup = (sub, name, g) => ({
 const notFound = (name) => ({
   error: { code: 'ResourceGroupNotFound', message: `Resource group '${name}' could not be found.` },
 });
+
+function describeCaller(authorization) {
+  const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+  if (!token) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+    return `aud=${claims.aud} oid=${claims.oid} appid=${claims.appid ?? claims.azp}`;
+  } catch {
+    return 'unparseable';
+  }
+}

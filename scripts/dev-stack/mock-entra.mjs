@@ -4,11 +4,18 @@
 // does ({authority}/{tid}/.well-known/openid-configuration, {authority}/{tid}/v2.0/...,
 // {authority}/{tid}/discovery/v2.0/keys), with Entra's real issuer strings, and mints RS256
 // tokens shaped like Entra's v1/v2 access tokens. It never talks to the real Entra ID.
+//
+// It also serves a real-shaped token endpoint, POST {authority}/{tid}/oauth2/v2.0/token, for the
+// on-behalf-of (jwt-bearer) and client_credentials grants. The confidential client (the gateway's
+// app, `directory.gatewayAppId`) authenticates with `directory.gatewayClientSecret` or a PS256
+// client assertion whose `x5t#S256` names a key registered with `registerClientKey`; the assertion
+// is validated (signature, aud = this token endpoint, iss = sub = client id, exp, jti). An OBO
+// assertion whose token carries the claim `mock_ca` gets a Conditional Access claims challenge.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
 
 export const V1_ISSUER = (tid) => `https://sts.windows.net/${tid}/`;
 export const V2_ISSUER = (tid) => `https://login.microsoftonline.com/${tid}/v2.0`;
@@ -35,7 +42,9 @@ async function loadOrCreateKey(keyFile) {
 export async function startMockEntra(options = {}) {
   let signing = await loadOrCreateKey(options.keyFile);
   const retired = [];
-  const stats = { discovery: 0, jwks: 0, token: 0 };
+  const stats = { discovery: 0, jwks: 0, token: 0, grants: [] };
+  /** Certificate keys of confidential clients, by x5t#S256: { clientId, publicKey }. */
+  const clientKeys = new Map();
   let available = true;
 
   const publicJwks = () => ({
@@ -75,6 +84,18 @@ export async function startMockEntra(options = {}) {
       stats.jwks++;
       return send(200, publicJwks());
     }
+    if (rest === 'oauth2/v2.0/token' && req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      // The approver page redeems PKCE codes as a public client; the gateway's app uses OBO and
+      // client credentials as a confidential client.
+      const result =
+        form.get('grant_type') === 'authorization_code'
+          ? await redeem(form)
+          : await tokenEndpoint(tid, form, `${base}/${tid}/oauth2/v2.0/token`);
+      return send(result.status, result.body);
+    }
     if (url.pathname === '/_dev/token' && req.method === 'POST') {
       stats.token++;
       let body = '';
@@ -86,12 +107,6 @@ export async function startMockEntra(options = {}) {
       }
     }
     if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET') return authorize(url, tid, res);
-    if (rest === 'oauth2/v2.0/token' && req.method === 'POST') {
-      let body = '';
-      for await (const chunk of req) body += chunk;
-      const result = await redeem(new URLSearchParams(body));
-      return send(result.status, result.body);
-    }
     return send(404, { error: 'not_found' });
   });
 
@@ -173,6 +188,116 @@ export async function startMockEntra(options = {}) {
 
   const directory = options.directory ?? {};
 
+  const oauthError = (status, error, description, extra = {}) => ({
+    status,
+    body: {
+      error,
+      error_description: `${description}\r\nTrace ID: mock`,
+      error_codes: extra.codes ?? [],
+      ...extra.body,
+    },
+  });
+
+  /** The confidential client's authentication: secret, or a validated PS256 assertion. */
+  async function authenticateClient(form, endpoint) {
+    const clientId = form.get('client_id');
+    if (clientId !== directory.gatewayAppId) return 'unknown client_id';
+    if (form.has('client_secret')) {
+      return form.get('client_secret') === directory.gatewayClientSecret ? null : 'invalid client secret';
+    }
+    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+      return 'no client authentication';
+    }
+    const assertion = form.get('client_assertion') ?? '';
+    try {
+      const header = decodeProtectedHeader(assertion);
+      const registered = clientKeys.get(header['x5t#S256']);
+      if (header.alg !== 'PS256' || !registered || registered.clientId !== clientId) return 'unknown certificate';
+      const { payload } = await jwtVerify(assertion, registered.publicKey, {
+        algorithms: ['PS256'],
+        audience: endpoint,
+        issuer: clientId,
+        subject: clientId,
+        requiredClaims: ['exp', 'jti'],
+      });
+      if (payload.exp - Math.floor(Date.now() / 1000) > 3600) return 'assertion lives too long';
+      return null;
+    } catch (error) {
+      return `invalid client assertion: ${error.code ?? error.message}`;
+    }
+  }
+
+  async function tokenEndpoint(tid, form, endpoint) {
+    stats.token++;
+    const clientProblem = await authenticateClient(form, endpoint);
+    if (clientProblem) return oauthError(401, 'invalid_client', clientProblem, { codes: [7000215] });
+    const grant = form.get('grant_type');
+    const scope = form.get('scope') ?? '';
+    if (!scope.endsWith('/.default')) return oauthError(400, 'invalid_scope', 'scope must be {resource}/.default');
+    const audience = scope.slice(0, -'/.default'.length);
+    stats.grants.push({ grant, scope });
+    const now = Math.floor(Date.now() / 1000);
+    const common = { aud: audience, iss: V1_ISSUER(tid), iat: now, nbf: now, exp: now + 3600, tid, ver: '1.0' };
+    const appid = { appid: directory.gatewayAppId, appidacr: form.has('client_secret') ? '1' : '2' };
+    if (grant === 'client_credentials') {
+      const token = await sign({
+        ...common,
+        ...appid,
+        oid: randomUUIDFor(`sp:${directory.gatewayAppId}`),
+        idtyp: 'app',
+        roles: [],
+      });
+      return {
+        status: 200,
+        body: { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: token },
+      };
+    }
+    if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer' && form.get('requested_token_use') === 'on_behalf_of') {
+      let user;
+      try {
+        const key = await importJWK({ kty: 'RSA', n: signing.jwk.n, e: signing.jwk.e }, 'RS256');
+        ({ payload: user } = await jwtVerify(form.get('assertion') ?? '', key, { algorithms: ['RS256'] }));
+      } catch (error) {
+        return oauthError(400, 'invalid_grant', `assertion invalid: ${error.code ?? error.message}`, {
+          codes: [50013],
+        });
+      }
+      const middleTier = [directory.gatewayAppId, directory.gatewayAppIdUri];
+      if (!middleTier.includes(user.aud))
+        return oauthError(400, 'invalid_grant', 'assertion audience is not this app', { codes: [50013] });
+      if (user.idtyp === 'app' || !user.scp)
+        return oauthError(400, 'invalid_grant', 'OBO needs a user token', { codes: [50058] });
+      if (user.mock_ca) {
+        const claims = JSON.stringify({
+          access_token: { capolids: { essential: true, values: [String(user.mock_ca)] } },
+        });
+        return oauthError(400, 'invalid_grant', 'AADSTS50076: multi-factor authentication required', {
+          codes: [50076],
+          body: { suberror: 'basic_action', claims },
+        });
+      }
+      const token = await sign({
+        ...common,
+        ...appid,
+        oid: user.oid,
+        sub: randomUUIDFor(`sub:${user.oid}:${audience}`),
+        scp: 'user_impersonation',
+        ...(user.name ? { name: user.name } : {}),
+        upn: user.upn ?? user.preferred_username,
+      });
+      return {
+        status: 200,
+        body: { token_type: 'Bearer', scope, expires_in: 3600, ext_expires_in: 3600, access_token: token },
+      };
+    }
+    return oauthError(400, 'unsupported_grant_type', `grant ${grant} is not supported here`);
+  }
+
+  const sign = (claims) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.jwk.kid, x5t: signing.jwk.kid })
+      .sign(signing.privateKey);
+
   /**
    * Mint an Entra-shaped access token.
    * { user, groups: [names or ids], roles, scopes, app, appOnly, version: '1.0'|'2.0', audience,
@@ -220,6 +345,10 @@ export async function startMockEntra(options = {}) {
     stats,
     get kid() {
       return signing.jwk.kid;
+    },
+    /** Register a certificate key for client assertions: { clientId, publicKey, thumbprintS256 }. */
+    registerClientKey({ clientId, publicKey, thumbprintS256 }) {
+      clientKeys.set(thumbprintS256, { clientId, publicKey });
     },
     setAvailable(value) {
       available = value;

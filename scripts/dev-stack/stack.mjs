@@ -3,11 +3,14 @@
 // Used by `npm run dev`, the end-to-end tests and the load tests. Loopback only.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoArm } from './demo-arm.mjs';
 import { startMockEntra } from './mock-entra.mjs';
+import { startMockKubernetes } from './mock-k8s.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const directory = JSON.parse(readFileSync(join(ROOT, 'scripts/dev-stack/directory.json'), 'utf8'));
@@ -27,8 +30,9 @@ export async function freePort() {
 
 /**
  * Options: { gatewayPort, armPort, entraPort, persistTo, keyFile, vars: {extra wrangler vars},
- *            log: (line) => void }.
- * Returns { gatewayUrl, entra, arm, stop(), d1(sql) }.
+ *            log: (line) => void, https: serve the gateway over https with wrangler's self-signed
+ *            certificate (`--local-protocol https`; kubectl sends bearer tokens only over TLS) }.
+ * Returns { gatewayUrl, entra, arm, k8s, stop(), d1(sql) }.
  */
 export async function startStack(options = {}) {
   const log = options.log ?? (() => {});
@@ -36,6 +40,7 @@ export async function startStack(options = {}) {
   mkdirSync(persistTo, { recursive: true });
   const entra = await startMockEntra({ port: options.entraPort ?? 0, keyFile: options.keyFile, directory });
   const arm = await startDemoArm({ port: options.armPort ?? 0, tenantId: directory.tenantId });
+  const k8s = await startMockKubernetes({ port: options.k8sPort ?? 0 });
   const gatewayPort = options.gatewayPort ?? (await freePort());
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
 
@@ -47,9 +52,19 @@ export async function startStack(options = {}) {
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   log('local D1 migrations applied');
 
-  const vars = { ENTRA_AUTHORITY: entra.url, UPSTREAM_ARM: arm.url, ...options.vars };
+  // The gateway app's client secret is a Worker secret in production (`wrangler secret put`);
+  // the development stack passes the mock directory's value as a var.
+  const vars = {
+    ENTRA_AUTHORITY: entra.url,
+    UPSTREAM_ARM: arm.url,
+    UPSTREAM_AZURE: arm.url,
+    UPSTREAM_K8S: k8s.url,
+    ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
+    ...options.vars,
+  };
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(gatewayPort), '--persist-to', persistTo];
   args.push('--inspector-port', String(await freePort()));
+  if (options.https) args.push('--local-protocol', 'https');
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
@@ -61,7 +76,7 @@ export async function startStack(options = {}) {
     output += d;
     log(String(d).trimEnd());
   });
-  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const gatewayUrl = `${options.https ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
 
   const stop = async () => {
     try {
@@ -71,15 +86,14 @@ export async function startStack(options = {}) {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
-    await Promise.all([entra.close(), arm.close()]);
+    await Promise.all([entra.close(), arm.close(), k8s.close()]);
   };
 
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
     try {
-      const response = await fetch(`${gatewayUrl}/_gateway/health`);
-      if (response.ok) break;
+      if (await healthy(`${gatewayUrl}/_gateway/health`)) break;
     } catch {}
     if (Date.now() > deadline) {
       await stop();
@@ -99,5 +113,21 @@ export async function startStack(options = {}) {
     return JSON.parse(result.stdout)[0].results;
   };
 
-  return { gatewayUrl, entra, arm, stop, d1, persistTo };
+  return { gatewayUrl, entra, arm, k8s, stop, d1, persistTo };
+}
+
+/** GET the health URL; over https, accept wrangler's self-signed development certificate. */
+function healthy(url) {
+  return new Promise((resolve) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const req = get(url, { rejectUnauthorized: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
 }

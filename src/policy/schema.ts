@@ -17,6 +17,19 @@ const PathPattern = v.pipe(v.string(), v.startsWith('/', 'path patterns start wi
 const Strings = v.array(NonEmpty);
 const HeaderName = v.pipe(v.string(), v.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a valid header name'));
 
+const SecretName = v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]*$/, 'a Worker secret name in capitals'));
+/** Upstream credential modes (issue 8): a bare mode name, or an object carrying its parameters. */
+const CredentialSchema = v.union([
+  v.picklist(['none', 'passthrough']),
+  v.strictObject({ mode: v.literal('passthrough') }),
+  /** Exchange the caller's token (audience: the gateway) for one to `scope`, e.g. https://management.azure.com/.default. */
+  v.strictObject({ mode: v.literal('on_behalf_of'), scope: NonEmpty }),
+  /** The gateway's own app-only token for `scope`. */
+  v.strictObject({ mode: v.literal('client_credentials'), scope: NonEmpty }),
+  /** A fixed header whose value is the Worker secret `secret` (never the value itself). */
+  v.strictObject({ mode: v.literal('static'), header: NonEmpty, secret: SecretName }),
+]);
+
 export const ConnectionSchema = v.strictObject({
   name: Id,
   /** Decides which request facts are derived: ARM operations, Kubernetes verbs, or method + path. */
@@ -25,10 +38,10 @@ export const ConnectionSchema = v.strictObject({
   upstream: v.pipe(v.string(), v.url()),
   /** Accepted token audiences; defaults to the gateway's GATEWAY_AUDIENCES. */
   audiences: v.optional(v.array(NonEmpty)),
-  /** What the upstream receives as credentials (the proxy issue extends the modes). */
-  credential: v.optional(v.picklist(['none', 'passthrough']), 'none'),
-  /** Host names that route to this connection (optional host-based routing). */
-  hosts: v.optional(v.array(NonEmpty)),
+  /** Extra host names that route here without a path prefix (issue 8); `Host` must match exactly. */
+  hosts: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+(:\d+)?$/, 'a lowercase host name')))),
+  /** What the upstream receives as credentials (docs/connections.md). */
+  credential: v.optional(CredentialSchema, 'none'),
   description: v.optional(v.string()),
 });
 
@@ -152,6 +165,7 @@ export const PolicySourceSchema = v.strictObject({
 
 export type PolicySource = v.InferOutput<typeof PolicySourceSchema>;
 export type ConnectionSource = v.InferOutput<typeof ConnectionSchema>;
+export type CredentialSource = v.InferOutput<typeof CredentialSchema>;
 export type RuleSource = v.InferOutput<typeof RuleSchema>;
 export type MatchSource = v.InferOutput<typeof MatchSchema>;
 export type PrincipalMatch = v.InferOutput<typeof PrincipalMatchSchema>;

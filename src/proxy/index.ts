@@ -1,3 +1,27 @@
+export { createLinkRewriteStream, type LinkRewrite, rewriteLink, rewriteLinkHeaders } from './azure-links.ts';
+export * from './credentials/index.ts';
+export {
+  claimsChallenge,
+  credentialUnavailable,
+  requestTooLarge,
+  upstreamTimeout,
+  withErrorHeaders,
+} from './errors.ts';
+export {
+  checkDeclaredLength,
+  clientResponse,
+  decorateClientResponse,
+  isEndlessStream,
+  linkRewriteFor,
+  openWebSocket,
+  type Sent,
+  sendUpstream,
+} from './forward.ts';
 export { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+export { kubernetesStatusResponse } from './kubernetes-status.ts';
+export { metadataEndpointsDocument, metadataRequestConnection, metadataResponse } from './metadata-endpoints.ts';
 export { type BodyEnd, observeBody } from './observe-body.ts';
+export { loadProxyRuntime, type ProxyRuntime } from './proxy-runtime.ts';
 export { type Route, type RouteResult, routeRequest } from './route.ts';
+export { fetchUpstream, limitBody, mayRetry, traceparent } from './upstream-fetch.ts';
+export { isWebSocketUpgrade, relayWebSocket, type WebSocketSessionEnd } from './websocket.ts';

@@ -1,5 +1,7 @@
 /**
- * Route: `/{connection}/{upstream path}` → a configured connection and one normalised path.
+ * Route: `/{connection}/{upstream path}` → a configured connection and one normalised path; or,
+ * for a connection that lists `hosts`, a request to that exact host name → the connection with the
+ * whole path (no prefix).
  *
  * Contract: the upstream origin comes only from configuration, never from the request (no SSRF).
  * The path that policy, audit and the upstream see is the same string. Paths whose meaning could
@@ -16,6 +18,8 @@ export interface Route {
   path: string;
   /** Raw query string including `?`, or ''. */
   search: string;
+  /** What the gateway's own URL for this connection adds to its origin: `/{name}`, or '' for a host route. */
+  prefix: string;
 }
 
 export type RouteResult =
@@ -29,16 +33,28 @@ export function routeRequest(
   connections: ReadonlyMap<string, ConnectionSource>,
   upstreamOverrides: ReadonlyMap<string, string>,
 ): RouteResult {
-  const slash = url.pathname.indexOf('/', 1);
-  const name = decodeURIComponentSafe(slash === -1 ? url.pathname.slice(1) : url.pathname.slice(1, slash));
-  const connection = name === undefined ? undefined : connections.get(name);
-  if (!connection) return { ok: false, reason: 'no_connection' };
-  const path = slash === -1 ? '/' : url.pathname.slice(slash);
+  const host = url.host.toLowerCase();
+  let connection: ConnectionSource | undefined;
+  let path: string;
+  let prefix = '';
+  for (const candidate of connections.values()) {
+    if (candidate.hosts?.includes(host)) connection = candidate;
+  }
+  if (connection) {
+    path = url.pathname;
+  } else {
+    const slash = url.pathname.indexOf('/', 1);
+    const name = decodeURIComponentSafe(slash === -1 ? url.pathname.slice(1) : url.pathname.slice(1, slash));
+    connection = name === undefined ? undefined : connections.get(name);
+    if (!connection) return { ok: false, reason: 'no_connection' };
+    path = slash === -1 ? '/' : url.pathname.slice(slash);
+    prefix = `/${connection.name}`;
+  }
   if (AMBIGUOUS.test(path) || /(^|\/)\.\.?(\/|$)/.test(path) || path.includes('//')) {
     return { ok: false, reason: 'ambiguous_path', connectionName: connection.name };
   }
   const upstreamBase = (upstreamOverrides.get(connection.name) ?? connection.upstream).replace(/\/+$/, '');
-  return { ok: true, route: { connection, upstreamBase, path, search: url.search } };
+  return { ok: true, route: { connection, upstreamBase, path, search: url.search, prefix } };
 }
 
 function decodeURIComponentSafe(value: string): string | undefined {

@@ -36,3 +36,32 @@ describe('routeRequest', () => {
     expect(result.ok && result.route.upstreamBase).toBe('http://127.0.0.1:1');
   });
 });
+
+describe('routeRequest by host name', () => {
+  const byHost = new Map<string, ConnectionSource>([
+    [
+      'graph',
+      {
+        name: 'graph',
+        kind: 'microsoft_graph',
+        upstream: 'https://graph.microsoft.com',
+        credential: 'none',
+        hosts: ['graph.gw.test'],
+      },
+    ],
+  ]);
+  it('routes a listed host with the whole path and no prefix; other hosts still need the prefix', () => {
+    expect(routeRequest(new URL('https://graph.gw.test/v1.0/me'), byHost, new Map())).toMatchObject({
+      ok: true,
+      route: { path: '/v1.0/me', prefix: '', upstreamBase: 'https://graph.microsoft.com' },
+    });
+    expect(routeRequest(new URL('https://gw.test/graph/v1.0/me'), byHost, new Map())).toMatchObject({
+      ok: true,
+      route: { path: '/v1.0/me', prefix: '/graph' },
+    });
+    expect(routeRequest(new URL('https://graph.gw.test/v1.0/a%2fb'), byHost, new Map())).toMatchObject({
+      ok: false,
+      reason: 'ambiguous_path',
+    });
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * Keep long-running operations and paging on the gateway: absolute URLs that point at the
+ * upstream are rewritten to the gateway's own URL for this connection, so the next poll or page
+ * is authenticated, authorised and audited like the first call.
+ *
+ * Contract: only URLs that start with one of the connection's upstream bases (configured, or its
+ * per-environment override) are rewritten; any other URL (another host, a SAS link) passes
+ * unchanged. Headers: `Location`, `Azure-AsyncOperation`, `Operation-Location`. Bodies: the string
+ * values of JSON members named `nextLink` / `@odata.nextLink`, rewritten by a streaming transform
+ * that holds at most one such value (capped) and passes every other byte through unchanged — it
+ * never parses or buffers the document. (It is a small JSON string lexer; it could share the
+ * masker's tokenizer later.)
+ */
+
+export const LINK_HEADERS = ['location', 'azure-asyncoperation', 'operation-location'] as const;
+export const LINK_MEMBERS = ['nextLink', '@odata.nextLink'] as const;
+
+export interface LinkRewrite {
+  /** Upstream bases without trailing slash, e.g. https://management.azure.com. */
+  from: readonly string[];
+  /** Gateway base for this connection without trailing slash, e.g. https://gw.example/arm. */
+  to: string;
+}
+
+export function rewriteLink(value: string, rewrite: LinkRewrite): string {
+  for (const base of rewrite.from) {
+    if (value === base) return rewrite.to;
+    if (value.startsWith(base)) {
+      const next = value.charAt(base.length);
+      if (next === '/' || next === '?') return rewrite.to + value.slice(base.length);
+    }
+  }
+  return value;
+}
+
+/** Rewrite LRO headers in place; returns the names that changed (for tests and audit). */
+export function rewriteLinkHeaders(headers: Headers, rewrite: LinkRewrite): string[] {
+  const changed: string[] = [];
+  for (const name of LINK_HEADERS) {
+    const value = headers.get(name);
+    if (value === null) continue;
+    const next = rewriteLink(value, rewrite);
+    if (next !== value) {
+      headers.set(name, next);
+      changed.push(name);
+    }
+  }
+  return changed;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const MAX_NAME = 32;
+const MAX_VALUE = 16 * 1024;
+const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/** A TransformStream that rewrites `nextLink`-style string values (see module contract). */
+export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<Uint8Array, Uint8Array> {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  const names = new Set(LINK_MEMBERS as readonly string[]);
+  let inString = false;
+  let escaped = false;
+  let name: number[] | null = []; // bytes of the current string while it may still be a member name
+  let lastString: string | null = null; // a string just closed, waiting to see whether `:` follows
+  let armed = false; // a link member's colon was seen: the next value may be captured
+  let capture: Uint8Array[] | null = null; // bytes of a link value being held (incl. quotes)
+  let captured = 0;
+
+  const finishCapture = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    const parts = capture ?? [];
+    capture = null;
+    const all = new Uint8Array(captured);
+    let offset = 0;
+    for (const part of parts) {
+      all.set(part, offset);
+      offset += part.byteLength;
+    }
+    captured = 0;
+    const raw = decoder.decode(all.subarray(1, all.byteLength - 1));
+    // `\/` is a legal escape for `/`; URLs need no other escape, so anything else stays as it was.
+    const plain = raw.replaceAll('\\/', '/');
+    if (plain.includes('\\')) {
+      controller.enqueue(all);
+      return;
+    }
+    const next = rewriteLink(plain, rewrite);
+    controller.enqueue(next === plain ? all : encoder.encode(JSON.stringify(next)));
+  };
+
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      let emitFrom = 0;
+      for (let i = 0; i < chunk.byteLength; i++) {
+        const b = chunk[i] as number;
+        if (inString) {
+          if (escaped) {
+            escaped = false;
+            if (name) name = null; // member names we care about contain no escapes
+          } else if (b === BACKSLASH) {
+            escaped = true;
+          } else if (b === QUOTE) {
+            inString = false;
+            if (capture) {
+              capture.push(chunk.subarray(emitFrom, i + 1));
+              captured += i + 1 - emitFrom;
+              emitFrom = i + 1;
+              finishCapture(controller);
+            } else {
+              lastString = name ? String.fromCharCode(...name) : null;
+            }
+            name = [];
+          } else if (name) {
+            if (name.length < MAX_NAME) name.push(b);
+            else name = null;
+          }
+          if (capture && captured + (i + 1 - emitFrom) > MAX_VALUE) {
+            // Too long to be a link we rewrite: release it unchanged and stop holding.
+            for (const part of capture) controller.enqueue(part);
+            capture = null;
+            captured = 0;
+          }
+          continue;
+        }
+        if (isSpace(b)) continue;
+        if (b === QUOTE) {
+          inString = true;
+          escaped = false;
+          name = [];
+          if (armed) {
+            armed = false;
+            lastString = null;
+            if (i > emitFrom) controller.enqueue(chunk.slice(emitFrom, i));
+            emitFrom = i;
+            capture = [];
+            captured = 0;
+          } else {
+            lastString = null;
+          }
+          continue;
+        }
+        armed = b === COLON && lastString !== null && names.has(lastString);
+        lastString = null;
+      }
+      if (capture) {
+        if (chunk.byteLength > emitFrom) {
+          capture.push(chunk.slice(emitFrom));
+          captured += chunk.byteLength - emitFrom;
+        }
+      } else if (chunk.byteLength > emitFrom) {
+        controller.enqueue(emitFrom === 0 ? chunk : chunk.slice(emitFrom));
+      }
+    },
+    flush(controller) {
+      if (capture) for (const part of capture) controller.enqueue(part);
+    },
+  });
+}
