@@ -42,10 +42,12 @@ describe('proxy: upstream credentials', () => {
   });
 
   it('never forwards the caller token, the subject-token header or internal headers on a non-passthrough connection', async () => {
+    // An agent acting for a human: the agent's app-only token, the human's token beside it.
+    const agent = await mintToken({ appOnly: true, app: 'agent' });
     const response = await gateway('/arm/_echo', {
-      token: await reader(),
+      token: agent,
       headers: {
-        'x-edgeward-subject-token': 'eyJhbGciOi.secret.subject',
+        'x-edgeward-subject-token': await reader(),
         'x-edgeward-internal': '1',
         traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
         connection: 'keep-alive, x-hop',
