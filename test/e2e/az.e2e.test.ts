@@ -114,11 +114,20 @@ describe.skipIf(!hasAz)('Azure CLI through the gateway', () => {
     const approver = await stack.entra.mint({ user: 'bob@contoso.com', groups: ['approvers'] });
     const url = `${stack.gatewayUrl}/arm/subscriptions/${SUB}/resourceGroups/demo-rg?api-version=2021-04-01`;
 
-    const held = await azRest(writer, 'delete', url);
-    expect(held.code, held.stderr).toBe(0);
-    const pending = JSON.parse(held.stdout) as { code: string; approvalId: string };
-    expect(pending.code).toBe('EDGEWARD_APPROVAL_PENDING');
-    const decision = await fetch(`${stack.gatewayUrl}/_gateway/approvals/${pending.approvalId}/decision`, {
+    // The gateway holds the DELETE open while it waits for approval, so `az` just takes longer:
+    // start it, approve from another "person" while it waits, and it completes.
+    const waiting = azRest(writer, 'delete', url, '--debug');
+    let approvalId = '';
+    for (let attempt = 0; attempt < 40 && !approvalId; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const listed = await fetch(`${stack.gatewayUrl}/_gateway/approvals?status=pending`, {
+        headers: { authorization: `Bearer ${approver}` },
+      });
+      const { approvals } = (await listed.json()) as { approvals: { approvalId: string; method: string }[] };
+      approvalId = approvals.find((a) => a.method === 'DELETE')?.approvalId ?? '';
+    }
+    expect(approvalId).not.toBe('');
+    const decision = await fetch(`${stack.gatewayUrl}/_gateway/approvals/${approvalId}/decision`, {
       method: 'POST',
       headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' },
       body: JSON.stringify({ decision: 'approve', reason: 'az e2e' }),
@@ -126,7 +135,7 @@ describe.skipIf(!hasAz)('Azure CLI through the gateway', () => {
     expect(decision.status).toBe(200);
 
     // --debug makes az print the response headers; Location must point back at the gateway.
-    const deleted = await azRest(writer, 'delete', url, '--debug');
+    const deleted = await waiting;
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stderr).toContain('Response status: 202');
     const location = /'Location': '([^']+)'/.exec(deleted.stderr)?.[1] ?? '';
