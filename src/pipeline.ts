@@ -29,7 +29,6 @@ import {
   policyDenied,
   rewriteRefused,
   upstreamUnmaskable,
-  upstreamUnreachable,
 } from './errors.ts';
 import type { Gateway } from './gateway.ts';
 import {
