@@ -104,7 +104,7 @@ export function parseConfig(vars: Record<string, unknown>): ConfigResult {
     groupCacheSeconds: raw.GROUP_CACHE_SECONDS,
     upstreamOverrides,
   };
-  errors.push(...unsafeSettings(config));
+  errors.push(...unsafeSettings(config), ...missingSecrets(config, vars));
   return errors.length ? { ok: false, errors } : { ok: true, value: config };
 }
 
@@ -126,6 +126,23 @@ function unsafeSettings(config: GatewayConfig): string[] {
       errors.push(`GRAPH_ENDPOINT: must be https in ${config.environment}`);
     }
     if (config.defaultAudiences.length === 0) errors.push('GATEWAY_AUDIENCES: at least one audience is required');
+  }
+  return errors;
+}
+
+/**
+ * Secrets whose absence would make the gateway quietly weaker: unsigned audit digests outside
+ * development (the published dev key is refused there), and webhooks that receivers could not
+ * authenticate. Secrets are Worker secrets, so they arrive among the vars; only their presence is read.
+ */
+function missingSecrets(config: GatewayConfig, vars: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  const present = (name: string) => typeof vars[name] === 'string' && vars[name] !== '';
+  if ((config.environment === 'production' || config.environment === 'staging') && !present('AUDIT_SIGNING_KEY')) {
+    errors.push(`AUDIT_SIGNING_KEY: an Ed25519 audit signing key secret is required in ${config.environment}`);
+  }
+  if (present('APPROVAL_WEBHOOK_URLS') && !present('APPROVAL_WEBHOOK_SECRET')) {
+    errors.push('APPROVAL_WEBHOOK_SECRET: approval webhooks are configured but would be sent unsigned');
   }
   return errors;
 }

@@ -16,6 +16,8 @@ export interface AuditSink {
   waitUntil(promise: Promise<unknown>): void;
   /** Durable retry buffer for rows D1 did not take (see buffer-object.ts). */
   hold?(records: AuditRecord[]): Promise<unknown>;
+  /** Told of every finished row (structured log line, metrics); must not throw. */
+  observe?(record: AuditRecord): void;
 }
 
 /** Rows finished within this window in one isolate share one D1 batch. */
@@ -89,6 +91,7 @@ export class RequestAudit {
     });
     const record = structuredClone(this.record);
     const sink = this.#sink;
+    sink.observe?.(record);
     batcher.enqueue(record, {
       waitUntil: (promise) => sink.waitUntil(promise),
       write: (records) => writeAuditRecords(sink.db, records),

@@ -2,6 +2,7 @@
  * Adapter: the `AuditSink` over the Worker's bindings (D1 `AUDIT_DB`, the `AUDIT_BUFFER` Durable
  * Object). One buffer object instance (`"primary"`) holds every row D1 refused.
  */
+import { observeRequest } from '../observe/request-log.ts';
 import type { AuditBufferObject } from './buffer-object.ts';
 import type { AuditRecord } from './record.ts';
 import type { AuditSink } from './request-audit.ts';
@@ -17,5 +18,6 @@ export function auditSink(env: Env, waitUntil: (promise: Promise<unknown>) => vo
     db: env.AUDIT_DB,
     waitUntil,
     hold: (records: AuditRecord[]) => auditBuffer(env).hold(records),
+    observe: (record: AuditRecord) => observeRequest(record, env.METRICS),
   };
 }

@@ -49,6 +49,17 @@ export class Authenticator {
     this.#options = { ...options, subjectTokenHeader: options.subjectTokenHeader.toLowerCase() };
   }
 
+  /** Readiness of every allowed tenant's v1 and v2 signing keys (for `/_gateway/ready`). */
+  async keyReadiness(): Promise<{ tenant: string; version: '1.0' | '2.0'; ok: boolean; detail: string }[]> {
+    const checks = this.#options.tenantAllowlist.flatMap((tenant) =>
+      (['1.0', '2.0'] as const).map(async (version) => {
+        const result = await this.#options.keys.readiness(tenant, version);
+        return { tenant, version, ok: result.ok, detail: result.ok ? `${result.keys} keys` : result.reason };
+      }),
+    );
+    return Promise.all(checks);
+  }
+
   get subjectTokenHeader(): string {
     return this.#options.subjectTokenHeader;
   }

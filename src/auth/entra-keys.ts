@@ -139,6 +139,28 @@ export class EntraKeySource {
     return { issuer: entry.issuer, ...(key ? { key } : {}) };
   }
 
+  /**
+   * Readiness: are signing keys for this tenant and token version usable now? Loads them the way
+   * a request would (isolate cache, shared cache, then Entra), so a readiness probe also warms the
+   * cache. Never throws.
+   */
+  async readiness(
+    tenantId: string,
+    version: TokenVersion,
+  ): Promise<{ ok: true; keys: number } | { ok: false; reason: string }> {
+    const cacheKey = `${this.#authority}|${tenantId}|${version}`;
+    const cached = this.#cache.get(cacheKey);
+    if (cached && this.#now() - cached.fetchedAt <= this.#maxStaleMs) return { ok: true, keys: cached.keys.size };
+    try {
+      const loaded = await this.#coldLoad(cacheKey, tenantId, version);
+      return loaded.keys.size > 0
+        ? { ok: true, keys: loaded.keys.size }
+        : { ok: false, reason: 'JWKS has no usable keys' };
+    } catch (error) {
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   /** Nothing usable in the isolate: the shared cache if fresh, else Entra, else a shared entry under 24 h. */
   async #coldLoad(cacheKey: string, tenantId: string, version: TokenVersion): Promise<TenantKeys> {
     const shared = await this.#store?.get(cacheKey).catch(() => undefined);

@@ -33,4 +33,23 @@ describe('parseConfig', () => {
   it('refuses a plain-http authority unless the dev issuer is on', () => {
     expect(parseConfig({ ...dev, DEV_TOKEN_ISSUER: 'off' }).ok).toBe(false);
   });
+
+  it('refuses production without an audit signing key, and webhooks without a signing secret', () => {
+    const production = {
+      ...dev,
+      ENVIRONMENT: 'production',
+      DEV_TOKEN_ISSUER: 'off',
+      ENTRA_AUTHORITY: 'https://login.microsoftonline.com',
+    };
+    const unsigned = parseConfig(production);
+    expect(unsigned.ok).toBe(false);
+    if (!unsigned.ok) expect(unsigned.errors).toEqual([expect.stringMatching(/^AUDIT_SIGNING_KEY: /)]);
+    expect(parseConfig({ ...production, AUDIT_SIGNING_KEY: '{"kty":"OKP"}' }).ok).toBe(true);
+    const hooks = parseConfig({ ...dev, APPROVAL_WEBHOOK_URLS: 'https://hooks.example/x' });
+    expect(hooks.ok).toBe(false);
+    if (!hooks.ok) expect(hooks.errors).toEqual([expect.stringMatching(/^APPROVAL_WEBHOOK_SECRET: /)]);
+    expect(
+      parseConfig({ ...dev, APPROVAL_WEBHOOK_URLS: 'https://hooks.example/x', APPROVAL_WEBHOOK_SECRET: 'whsec_x' }).ok,
+    ).toBe(true);
+  });
 });
