@@ -121,7 +121,9 @@ describe('streaming masker vs reference (fast-check)', () => {
       { numRuns: 400 },
     );
     // The generators must actually exercise masking, not only pass-through.
-    expect(masked).toBeGreaterThan(runs / 5);
+    // About a fifth of random cases mask something (seen 79–110 of 400); a tenth is five standard
+    // deviations below that, so this guards the generator without flaking.
+    expect(masked).toBeGreaterThan(runs / 10);
   });
 
   it('gives the reference output for NDJSON streams', () => {
