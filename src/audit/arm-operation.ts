@@ -1,12 +1,13 @@
 /**
- * Derive an Azure Resource Manager operation name and resource id from a request, in the form
- * Azure RBAC and the Activity Log use (`Microsoft.Resources/subscriptions/resourceGroups/delete`,
- * `Microsoft.Storage/storageAccounts/listKeys/action`).
+ * The Azure Resource Manager operation name and resource id for a request, in the form Azure RBAC
+ * and the Activity Log use (`Microsoft.Resources/subscriptions/resourceGroups/delete`), for audit
+ * rows of requests refused before policy ran (e.g. a bad token).
  *
- * Contract: pure; used only as a fallback when no earlier stage set `operation`/`resourceId`.
- * Returns undefined for paths that are not ARM resource paths.
+ * Contract: pure; one derivation for the whole gateway — it delegates to the policy stage's
+ * `deriveArmFacts`, so audit rows and policy decisions always name an operation the same way.
+ * Returns undefined for paths that are not under a subscription.
  */
-const VERB: Record<string, string> = { GET: 'read', HEAD: 'read', PUT: 'write', PATCH: 'write', DELETE: 'delete' };
+import { deriveArmFacts } from '../policy/arm-operation.ts';
 
 export function deriveArmOperation(
   method: string,
@@ -14,39 +15,6 @@ export function deriveArmOperation(
 ): { operation: string; resourceId: string } | undefined {
   const segments = path.split('/').filter(Boolean);
   if (segments[0]?.toLowerCase() !== 'subscriptions' || !segments[1]) return undefined;
-  const upper = method.toUpperCase();
-  const providerAt = segments.findIndex((s) => s.toLowerCase() === 'providers');
-  let type: string[];
-  let idLength: number;
-  let action: string | undefined;
-  if (providerAt === -1) {
-    // /subscriptions/{s}[/resourceGroups[/{g}]]
-    type = ['Microsoft.Resources', 'subscriptions'];
-    idLength = 2;
-    if (segments[2]?.toLowerCase() === 'resourcegroups') {
-      type.push('resourceGroups');
-      idLength = segments[3] ? 4 : 3;
-    }
-    if (segments.length > idLength && upper === 'POST') action = segments[idLength];
-  } else {
-    const namespace = segments[providerAt + 1];
-    if (!namespace) return undefined;
-    type = [namespace];
-    let i = providerAt + 2;
-    idLength = i;
-    // type/name pairs; a trailing odd segment on POST is an action.
-    while (i < segments.length) {
-      const typeName = segments[i] as string;
-      if (i + 1 >= segments.length) {
-        if (upper === 'POST') action = typeName;
-        else type.push(typeName);
-        break;
-      }
-      type.push(typeName);
-      i += 2;
-      idLength = i;
-    }
-  }
-  const operation = action ? `${type.join('/')}/${action}/action` : `${type.join('/')}/${VERB[upper] ?? 'action'}`;
-  return { operation, resourceId: `/${segments.slice(0, idLength).join('/')}` };
+  const facts = deriveArmFacts(method.toUpperCase(), path, '');
+  return { operation: facts.operation, resourceId: facts.resourceId };
 }

@@ -17,7 +17,8 @@ describe('deriveArmOperation', () => {
       'Microsoft.Resources/subscriptions/resourceGroups/write',
       `${S}/resourceGroups/rg1`,
     ],
-    ['GET', `${S}/resourceGroups`, 'Microsoft.Resources/subscriptions/resourceGroups/read', `${S}/resourceGroups`],
+    // Listing a collection acts on its parent (the policy stage's definition, shared here).
+    ['GET', `${S}/resourceGroups`, 'Microsoft.Resources/subscriptions/resourceGroups/read', S],
     ['GET', S, 'Microsoft.Resources/subscriptions/read', S],
     [
       'POST',
