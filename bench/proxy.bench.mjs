@@ -8,12 +8,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT, startStack } from '../scripts/dev-stack/stack.mjs';
+import { ROOT, startBareWorker, startStack } from '../scripts/dev-stack/stack.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? '10');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
-const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 function load(url, headers, seconds) {
   return new Promise((resolve, reject) => {
@@ -35,47 +34,9 @@ function load(url, headers, seconds) {
   });
 }
 
-async function startBare(upstream) {
-  const port = await freePort();
-  const child = spawn(
-    WRANGLER,
-    [
-      'dev',
-      '--config',
-      join(ROOT, 'bench/bare-worker/wrangler.toml'),
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(await freePort()),
-      '--var',
-      `UPSTREAM:${upstream}`,
-    ],
-    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'ignore', detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 360; i++) {
-    try {
-      if ((await fetch(`${url}/arm/subscriptions`)).ok) {
-        const stop = async () => {
-          process.kill(-child.pid, 'SIGTERM');
-          await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()));
-          // wrangler bundles next to the config; leave no build output in the tree (Biome would lint it).
-          rmSync(join(ROOT, 'bench/bare-worker/.wrangler'), { recursive: true, force: true });
-        };
-        return { url, stop };
-      }
-    } catch {}
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  process.kill(-child.pid, 'SIGKILL');
-  throw new Error('bare worker did not start');
-}
-
 const persistTo = mkdtempSync(join(tmpdir(), 'edgeward-bench-'));
 const stack = await startStack({ persistTo });
-const bare = await startBare(stack.arm.url);
+const bare = await startBareWorker(stack.arm.url);
 try {
   const token = await stack.entra.mint({ user: 'alice@contoso.com', groups: ['readers'], expiresIn: 7200 });
   const path = '/arm/subscriptions?api-version=2022-12-01';

@@ -16,14 +16,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT, startStack } from './dev-stack/stack.mjs';
+import { ROOT, startBareWorker, startStack } from './dev-stack/stack.mjs';
 
 const TOTAL = Number(process.env.LOAD_TOTAL ?? 10_000);
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 50);
 const BASELINE = Number(process.env.LOAD_BASELINE ?? 3000);
 const SUB = '00000000-0000-4000-8000-00000000a2b1';
 const LIST_KEYS = `/arm/subscriptions/${SUB}/resourceGroups/demo-rg/providers/Microsoft.Storage/storageAccounts/demo/listKeys?api-version=2023-05-01`;
-const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
 const work = mkdtempSync(join(tmpdir(), 'edgeward-load-'));
 const failures = [];
 const check = (ok, message) => {
@@ -292,45 +291,4 @@ function table(entries) {
       `${label.padEnd(32)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p90.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${String(s.errors).padStart(7)}`,
     );
   }
-}
-
-async function startBareWorker(upstream) {
-  const port = await freePort();
-  const child = spawn(
-    WRANGLER,
-    [
-      'dev',
-      '-c',
-      'scripts/load/bare-worker/wrangler.toml',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(await freePort()),
-      '--var',
-      `UPSTREAM:${upstream}`,
-      '--persist-to',
-      join(work, 'bare'),
-    ],
-    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'ignore', detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/arm/subscriptions`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error('bare worker did not start');
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return {
-    url,
-    stop: async () => {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {}
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    },
-  };
 }

@@ -2,7 +2,7 @@
 // gateway under `wrangler dev` (local D1 with migrations applied first, a local Durable Object).
 // Used by `npm run dev`, the end-to-end tests and the load tests. Loopback only.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
@@ -130,4 +130,46 @@ function healthy(url) {
       resolve(false);
     });
   });
+}
+
+/**
+ * The baseline for benchmarks and load tests: a bare pass-through Worker (bench/bare-worker) under
+ * `wrangler dev` on the same runtime and upstream as the gateway, with no auth, policy or audit.
+ */
+export async function startBareWorker(upstream) {
+  const port = await freePort();
+  const child = spawn(
+    WRANGLER,
+    [
+      'dev',
+      '--config',
+      join(ROOT, 'bench/bare-worker/wrangler.toml'),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(await freePort()),
+      '--var',
+      `UPSTREAM:${upstream}`,
+    ],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'ignore', detached: true },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+    await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+    // wrangler bundles next to the config; leave no build output in the tree (Biome would lint it).
+    rmSync(join(ROOT, 'bench/bare-worker/.wrangler'), { recursive: true, force: true });
+  };
+  for (let i = 0; i < 360; i++) {
+    try {
+      if ((await fetch(`${url}/arm/subscriptions`)).ok) return { url, stop };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await stop();
+  throw new Error('bare worker did not start');
 }
