@@ -86,7 +86,7 @@ try {
       name: 'write',
       weight: 2,
       method: 'PUT',
-      path: `/arm/subscriptions/${SUB}/resourceGroups/load-{i}?api-version=2021-04-01`,
+      path: `/arm/subscriptions/${SUB}/resourceGroups/load-{i50}?api-version=2021-04-01`,
       token: tokens.writer,
       headers: { 'content-type': 'application/json' },
       body: '{"location":"westeurope"}',

@@ -144,6 +144,17 @@ export async function proxyRequest(
         : policyDenied(message, decision.matchedRuleIds);
     }
 
+    // Write-ahead before anything is spent: no durable record, no mutation — and an approved
+    // request is not consumed by an attempt the audit log could not record.
+    const mutation = isMutation(request.method);
+    if (mutation) {
+      try {
+        await audit.writeAhead();
+      } catch (error) {
+        throw auditUnavailable(`write-ahead failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+
     let body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body;
     if (decision.effect === 'require_approval' && decision.approval) {
       body = await approvalGate(
@@ -163,7 +174,6 @@ export async function proxyRequest(
     }
 
     // Mutations keep a bounded, masked copy of their body; every body's size is counted.
-    const mutation = isMutation(request.method);
     record.bytesIn = 0;
     if (body instanceof ArrayBuffer) {
       const captured = capturedFromBytes(body, REQUEST_BODY_CAP);
@@ -172,14 +182,6 @@ export async function proxyRequest(
       const capture = captureBody(body, mutation ? REQUEST_BODY_CAP : 0);
       body = capture.stream;
       audit.beforeFinish(() => bodyFields(capture.captured(), mutation, decision.mask.keys));
-    }
-
-    if (mutation) {
-      try {
-        await audit.writeAhead();
-      } catch (error) {
-        throw auditUnavailable(`write-ahead failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
     }
 
     const maskSpec = maskSpecFromDecision(decision.mask);

@@ -107,7 +107,8 @@ export async function startStack(options = {}) {
     const result = spawnSync(
       WRANGLER,
       ['d1', 'execute', 'AUDIT_DB', '--local', '--persist-to', persistTo, '--json', '--command', sql],
-      { cwd: ROOT, env, encoding: 'utf8' },
+      // Load tests read tens of thousands of rows: far more than spawnSync's 1 MiB default buffer.
+      { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
     );
     if (result.status !== 0) throw new Error(`d1 execute failed: ${result.stderr}`);
     return JSON.parse(result.stdout)[0].results;

@@ -19,11 +19,14 @@ async function one(index) {
   let requestId = null;
   let leaked = false;
   try {
-    const response = await fetch(`${plan.baseUrl}${kind.path.replaceAll('{i}', String(index))}`, {
-      method: kind.method,
-      headers: { ...(kind.token ? { authorization: `Bearer ${kind.token}` } : {}), ...kind.headers },
-      body: kind.body,
-    });
+    const response = await fetch(
+      `${plan.baseUrl}${kind.path.replaceAll('{i50}', String(index % 50)).replaceAll('{i}', String(index))}`,
+      {
+        method: kind.method,
+        headers: { ...(kind.token ? { authorization: `Bearer ${kind.token}` } : {}), ...kind.headers },
+        body: kind.body,
+      },
+    );
     const text = await response.text();
     status = response.status;
     requestId = response.headers.get('x-edgeward-request-id');

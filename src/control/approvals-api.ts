@@ -12,7 +12,7 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { type ApprovalObject, type ApprovalState, isEligible, verifyCallback } from '../approval/index.ts';
-import { RequestAudit } from '../audit/index.ts';
+import { auditSink, RequestAudit } from '../audit/index.ts';
 import type { Principal } from '../auth/index.ts';
 import { badRequest, EdgewardError } from '../errors.ts';
 import { problemResponse, toEdgewardError } from '../problem.ts';
@@ -186,7 +186,7 @@ async function signedCallback(
   const audit = new RequestAudit(
     request,
     requestId,
-    { db: env.AUDIT_DB, waitUntil: (p) => ctx.waitUntil(p) },
+    auditSink(env, (p) => ctx.waitUntil(p)),
     Date.now(),
   );
   audit.record.connection = '_gateway';
