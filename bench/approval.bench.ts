@@ -61,7 +61,7 @@ try {
     const decided = await fetch(`${stack.gatewayUrl}/_gateway/approvals/${approvalId}/decision`, {
       method: 'POST',
       headers: auth(bob, { 'content-type': 'application/json' }),
-      body: '{"decision":"approve"}',
+      body: '{"decision":"approve","reason":"benchmark"}',
     });
     if (decided.status !== 200) throw new Error(`approve: ${decided.status}`);
     const r = await timed(() => fetch(rg(name), { method: 'DELETE', headers: auth(alice) }), 202);
