@@ -156,7 +156,9 @@ export async function proxyRequest(
     }
 
     let body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body;
-    if (decision.effect === 'require_approval' && decision.approval) {
+    if (decision.effect === 'require_approval') {
+      // The compiler never emits this without an approval spec; if it ever did, refuse — never proxy.
+      if (!decision.approval) throw misconfigured(`rule ${decision.decidingRuleId} requires approval without a spec`);
       body = await approvalGate(
         {
           request,
