@@ -6,7 +6,8 @@
 // 3. Mixed workload (default 10,000 requests at concurrency 50: reads, writes, denials, masked
 //    listKeys, unauthenticated calls) from a second process, with the Entra authority taken down
 //    in the middle (a warm key cache must keep serving), plus a few approvals end to end.
-// 4. Faults: upstream failing, upstream cutting a masked body mid-stream, upstream slow, and a
+// 4. Faults: upstream failing, upstream cutting a masked body mid-stream, upstream slow, D1
+//    refusing audit writes for a while (mutations refused, reads' rows buffered then drained), and a
 //    cold gateway with Entra down (must refuse with 503, never accept).
 // 5. Checks: every request the gateway answered has exactly one final audit row whose status
 //    matches what the client saw; no 5xx except where injected; no secret in any response.
@@ -175,6 +176,64 @@ try {
   );
   check(faultRows[10].status === 200, 'upstream slow (1.5 s): the response still arrives');
 
+  // D1 failing for a while: a SQLite trigger in the gateway's own local D1 aborts every audit write
+  // of requests sent with OUTAGE_AGENT. Mutations must be refused (503, never sent upstream); reads
+  // must still be answered, their rows held in the retry buffer and drained once D1 is back.
+  const OUTAGE_AGENT = 'edgeward-load/d1-outage';
+  for (const event of ['INSERT', 'UPDATE']) {
+    stack.d1(
+      `CREATE TRIGGER load_outage_${event.toLowerCase()} BEFORE ${event} ON audit_events WHEN NEW.user_agent = '${OUTAGE_AGENT}' BEGIN SELECT RAISE(ABORT, 'injected D1 outage'); END`,
+    );
+  }
+  const outageHeaders = { 'user-agent': OUTAGE_AGENT };
+  const outageRows = await Promise.all([
+    ...Array.from({ length: 20 }, () =>
+      call(
+        stack.gatewayUrl,
+        'GET',
+        '/arm/subscriptions?api-version=2022-12-01',
+        tokens.reader,
+        undefined,
+        outageHeaders,
+      ),
+    ),
+    ...Array.from({ length: 5 }, (_, n) =>
+      call(
+        stack.gatewayUrl,
+        'PUT',
+        `/arm/subscriptions/${SUB}/resourceGroups/d1-outage-${n}?api-version=2021-04-01`,
+        tokens.writer,
+        '{"location":"westeurope"}',
+        outageHeaders,
+      ),
+    ),
+  ]);
+  for (const event of ['insert', 'update']) stack.d1(`DROP TRIGGER load_outage_${event}`);
+  const outageReads = outageRows.slice(0, 20);
+  const outageWrites = outageRows.slice(20);
+  check(
+    outageReads.every((r) => r.status === 200),
+    'D1 outage: reads still answered (200)',
+  );
+  check(
+    outageWrites.every((r) => r.status === 503 && r.code === 'EDGEWARD_AUDIT_UNAVAILABLE') &&
+      !stack.arm.received.some((r) => r.method === 'PUT' && r.path.includes('/d1-outage-')),
+    'D1 outage: mutations refused with 503 EDGEWARD_AUDIT_UNAVAILABLE and never sent upstream',
+  );
+  const outageIds = outageRows.map((r) => r.requestId).filter(Boolean);
+  let drained = [];
+  for (let attempt = 0; attempt < 45; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    drained = stack.d1(
+      `SELECT request_id FROM audit_events WHERE request_id IN (${outageIds.map((id) => `'${id.replace(/[^0-9a-f-]/g, '')}'`).join(',')})`,
+    );
+    if (drained.length === outageIds.length) break;
+  }
+  check(
+    drained.length === outageIds.length,
+    `D1 outage: the retry buffer drained every held row after recovery (${drained.length}/${outageIds.length})`,
+  );
+
   // Cold gateway with Entra down: refuses with 503, never accepts.
   stack.entra.setAvailable(false);
   cold = await startStack({
@@ -190,7 +249,9 @@ try {
 
   // 5. Every request has exactly one final audit row with the status the client saw.
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  const answered = [...gatewayRun.rows, ...mixed.rows, ...approvalRows, ...faultRows].filter((r) => r.requestId);
+  const answered = [...gatewayRun.rows, ...mixed.rows, ...approvalRows, ...faultRows, ...outageRows].filter(
+    (r) => r.requestId,
+  );
   const dbRows = stack.d1('SELECT request_id, status, phase, outcome FROM audit_events');
   const byId = new Map(dbRows.map((row) => [row.request_id, row]));
   const missing = answered.filter((r) => !byId.has(r.requestId));
