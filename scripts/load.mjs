@@ -6,6 +6,7 @@
 // 3. Mixed workload (default 10,000 requests at concurrency 50: reads, writes, denials, masked
 //    listKeys, unauthenticated calls) from a second process, with the Entra authority taken down
 //    in the middle (a warm key cache must keep serving), plus a few approvals end to end.
+// 3b. A signed policy bundle is activated in the middle of the mixed workload.
 // 4. Faults: upstream failing, upstream cutting a masked body mid-stream, upstream slow, D1
 //    refusing audit writes for a while (mutations refused, reads' rows buffered then drained), and a
 //    cold gateway with Entra down (must refuse with 503, never accept).
@@ -13,7 +14,7 @@
 //    matches what the client saw; no 5xx except where injected; no secret in any response.
 // Results go to bench/results/load-latest.json; `node scripts/load/chart.mjs` draws the chart.
 // Options: LOAD_TOTAL (10000), LOAD_CONCURRENCY (50), LOAD_BASELINE (3000).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +64,39 @@ try {
     ['bare pass-through Worker', bareRun.summary],
     ['Edgeward (auth+policy+audit)', gatewayRun.summary],
   ]);
+
+  // A policy activation mid-load: the starter policy plus one inert rule, compiled, signed with the
+  // development bundle key (test/fixtures/policy-dev-signing-key.pem) and activated while the
+  // mixed workload runs. Every row must name either the old or the new digest — never anything else.
+  const before = (await (await fetch(`${stack.gatewayUrl}/_gateway/health`)).json()).policy.digest;
+  const bundleFile = join(work, 'bundle.json');
+  writeFileSync(
+    join(work, 'policy.yaml'),
+    `${readFileSync(join(ROOT, 'policies/default.yaml'), 'utf8')}
+  - id: load-test-inert-rule
+    description: Matches nothing real; only changes the bundle digest.
+    match:
+      connections: [arm]
+      methods: [OPTIONS]
+    principals:
+      apps: [00000000-0000-4000-8000-0000000000fe]
+    effect: deny
+`,
+  );
+  for (const args of [
+    ['compile', join(work, 'policy.yaml'), '--out', bundleFile],
+    ['sign', '--bundle', bundleFile, '--key', join(ROOT, 'test/fixtures/policy-dev-signing-key.pem')],
+  ]) {
+    const run = spawnSync(process.execPath, [join(ROOT, 'scripts/policy.mjs'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (run.status !== 0) throw new Error(`policy ${args[0]} failed: ${run.stderr}`);
+  }
+  const signedBundle = readFileSync(bundleFile, 'utf8');
+  const after = JSON.parse(signedBundle).digest;
+  const admin = await stack.entra.mint({ user: 'carol@contoso.com', groups: ['auditors'] });
+  let activation;
 
   // 3. Mixed workload with Entra taken down in the middle.
   const mix = [
@@ -115,9 +149,15 @@ try {
   ];
   const outage = setTimeout(() => stack.entra.setAvailable(false), 1500);
   const restore = setTimeout(() => stack.entra.setAvailable(true), 6000);
+  const activate = setTimeout(async () => {
+    activation = await call(stack.gatewayUrl, 'POST', '/_gateway/policy/bundles', admin, signedBundle, {
+      'content-type': 'application/json',
+    });
+  }, 3000);
   const mixed = await drive('mixed', stack.gatewayUrl, mix, TOTAL, CONCURRENCY, secrets);
   clearTimeout(outage);
   clearTimeout(restore);
+  clearTimeout(activate);
   stack.entra.setAvailable(true);
   console.log('\nmixed workload (Entra unavailable from 1.5 s to 6 s):');
   table([['Edgeward mixed', mixed.summary]]);
@@ -129,6 +169,15 @@ try {
   check(
     mixed.rows.every((r) => r.status < 500),
     'mixed: no gateway 5xx (the warm key cache served through the Entra outage)',
+  );
+
+  check(activation?.status === 200, `policy activation mid-load: accepted (${activation?.status})`);
+  const digests = stack.d1(
+    `SELECT policy_digest AS digest, count(*) AS n FROM audit_events WHERE connection = 'arm' AND policy_digest IS NOT NULL GROUP BY policy_digest`,
+  );
+  check(
+    digests.every((d) => d.digest === before || d.digest === after) && digests.some((d) => d.digest === after),
+    `policy activation mid-load: every row names the old or the new bundle (${digests.map((d) => `${d.digest.slice(0, 8)}×${d.n}`).join(', ')})`,
   );
 
   // A few approvals, end to end.
