@@ -171,7 +171,7 @@ try {
     'mixed: no gateway 5xx (the warm key cache served through the Entra outage)',
   );
 
-  check(activation?.status === 200, `policy activation mid-load: accepted (${activation?.status})`);
+  check(activation?.status === 201, `policy activation mid-load: accepted (${activation?.status} Created)`);
   const digests = stack.d1(
     `SELECT policy_digest AS digest, count(*) AS n FROM audit_events WHERE connection = 'arm' AND policy_digest IS NOT NULL GROUP BY policy_digest`,
   );
