@@ -6,7 +6,7 @@
  */
 import { compileMask, type MaskReport } from '../src/mask/json-mask-stream.ts';
 import { maskBody } from '../src/mask/mask-body.ts';
-import type { MaskSpec } from '../src/mask/spec.ts';
+import { DETECTOR_NAMES, type MaskSpec } from '../src/mask/spec.ts';
 
 export const CHUNK_BYTES = 16 * 1024;
 const POOL_ITEMS = 2000;
@@ -100,20 +100,7 @@ export const BENCH_SPEC: MaskSpec = {
   style: 'redact',
 };
 
-export const BENCH_SPEC_DETECTORS: MaskSpec = {
-  ...BENCH_SPEC,
-  detectors: [
-    'jwt',
-    'azure_storage_key',
-    'sas_token',
-    'connection_string',
-    'pem_private_key',
-    'github_token',
-    'slack_token',
-    'aws_access_key_id',
-    'payment_card',
-  ],
-};
+export const BENCH_SPEC_DETECTORS: MaskSpec = { ...BENCH_SPEC, detectors: DETECTOR_NAMES };
 
 /** Drain a stream, counting bytes; `onChunk` lets the caller sample memory. */
 export async function drain(stream: ReadableStream<Uint8Array>, onChunk?: (n: number) => void): Promise<number> {
