@@ -209,21 +209,29 @@ export async function proxyRequest(
       { connection: route.connection, principal, callerToken: bearerToken(request.headers), nowMs: deps.now() },
       { ...proxy, authority: gateway.config.authority },
     );
+    if (masking && isWebSocketUpgrade(request.headers)) {
+      // A relayed WebSocket's frames cannot be masked: where policy requires masking, refuse the
+      // upgrade rather than let the data through unmasked.
+      record.outcome = 'mask_error';
+      throw upstreamUnmaskable('a WebSocket session cannot be masked; policy requires masking here');
+    }
     const upstreamStarted = deps.now();
     let sent: Awaited<ReturnType<typeof sendUpstream>>;
     try {
       if (isWebSocketUpgrade(request.headers)) {
         // kubectl exec & co.: relay the session; its audit row is finished when it closes.
-        const session = await openWebSocket({ request, route, requestId, auth: upstreamAuth, runtime: proxy }, (end) =>
-          audit.finish(
-            {
-              outcome: 'completed',
-              bytesIn: end.bytesIn,
-              bytesOut: end.bytesOut,
-              detail: `websocket closed by ${end.closedBy} (${end.closeCode}); messages in ${end.messagesIn}, out ${end.messagesOut}`,
-            },
-            deps.now(),
-          ),
+        const session = await openWebSocket(
+          { request, route, requestId, auth: upstreamAuth, rewrite, runtime: proxy },
+          (end) =>
+            audit.finish(
+              {
+                outcome: 'completed',
+                bytesIn: end.bytesIn,
+                bytesOut: end.bytesOut,
+                detail: `websocket closed by ${end.closedBy} (${end.closeCode}); messages in ${end.messagesIn}, out ${end.messagesOut}`,
+              },
+              deps.now(),
+            ),
         );
         if (session.switched) {
           record.status = 101;

@@ -59,18 +59,9 @@ export function checkDeclaredLength(headers: Headers, limit: number): void {
 }
 
 export async function sendUpstream(options: SendOptions): Promise<Sent> {
-  const { request, route, auth, runtime } = options;
-  const headers = upstreamRequestHeaders(request.headers, {
-    requestId: options.requestId,
-    ...(options.clientIp ? { clientIp: options.clientIp } : {}),
-    forwardAuthorization: auth.forwardCallerAuthorization,
-    identityEncoding: options.identityEncoding,
-  });
-  if (options.rewrite) applyHeaderRewrite(headers, options.rewrite);
+  const { request, runtime } = options;
+  const headers = upstreamHeaders(options, options.identityEncoding);
   if (options.maskableEncodings) headers.set('accept-encoding', options.maskableEncodings);
-  // The credential is set after the rewrite: policy cannot strip or replace what the gateway sends.
-  if (auth.header) headers.set(auth.header.name, auth.header.value);
-  headers.set('traceparent', traceparent(request.headers.get('traceparent'), options.requestId));
 
   let body = options.body;
   let exceeded = () => false;
@@ -80,9 +71,8 @@ export async function sendUpstream(options: SendOptions): Promise<Sent> {
     body = limited.body;
     exceeded = limited.exceeded;
   }
-  const search = options.rewrite ? applyQueryRewrite(route.search, options.rewrite) : route.search;
   const result = await fetchUpstream(
-    `${route.upstreamBase}${route.path}${search}`,
+    upstreamUrl(options),
     {
       method: request.method,
       headers,
@@ -120,6 +110,31 @@ export function linkRewriteFor(connection: ConnectionSource, route: Route, reque
   return { from, to: `${requestUrl.origin}${route.prefix}` };
 }
 
+type UpstreamTarget = Pick<SendOptions, 'request' | 'route' | 'requestId' | 'clientIp' | 'auth' | 'rewrite'>;
+
+/**
+ * The headers every upstream call carries, HTTP or WebSocket alike: hygiene, correlation ids, the
+ * policy's header rewrite, then the credential (after the rewrite, so policy can never replace
+ * what the gateway sends) and the trace context.
+ */
+function upstreamHeaders(target: UpstreamTarget, identityEncoding: boolean): Headers {
+  const headers = upstreamRequestHeaders(target.request.headers, {
+    requestId: target.requestId,
+    ...(target.clientIp ? { clientIp: target.clientIp } : {}),
+    forwardAuthorization: target.auth.forwardCallerAuthorization,
+    identityEncoding,
+  });
+  if (target.rewrite) applyHeaderRewrite(headers, target.rewrite);
+  if (target.auth.header) headers.set(target.auth.header.name, target.auth.header.value);
+  headers.set('traceparent', traceparent(target.request.headers.get('traceparent'), target.requestId));
+  return headers;
+}
+
+/** The upstream URL: configured origin, the normalised path, the query after policy rewrites. */
+function upstreamUrl({ route, rewrite }: UpstreamTarget): string {
+  return `${route.upstreamBase}${route.path}${rewrite ? applyQueryRewrite(route.search, rewrite) : route.search}`;
+}
+
 /**
  * A WebSocket session in place of `sendUpstream`: same URL, headers and credential; the deadline
  * covers the handshake only; never retried. `onEnd` gets the session's counts once it closes. An
@@ -129,18 +144,10 @@ export async function openWebSocket(
   options: Omit<SendOptions, 'body' | 'identityEncoding'>,
   onEnd: (end: WebSocketSessionEnd) => void,
 ): Promise<{ switched: true; response: Response; closed: Promise<void> } | { switched: false; sent: Sent }> {
-  const { request, route, auth, runtime } = options;
-  const base = upstreamRequestHeaders(request.headers, {
-    requestId: options.requestId,
-    ...(options.clientIp ? { clientIp: options.clientIp } : {}),
-    forwardAuthorization: auth.forwardCallerAuthorization,
-    identityEncoding: false,
-  });
-  if (auth.header) base.set(auth.header.name, auth.header.value);
-  base.set('traceparent', traceparent(request.headers.get('traceparent'), options.requestId));
+  const { runtime } = options;
   const result = await fetchUpstream(
-    `${route.upstreamBase}${route.path}${route.search}`,
-    { method: 'GET', headers: webSocketUpstreamHeaders(base) },
+    upstreamUrl(options),
+    { method: 'GET', headers: webSocketUpstreamHeaders(upstreamHeaders(options, false)) },
     { timeoutMs: runtime.timeoutMs, retries: 0, fetch: (input, init) => fetch(input, init) },
   );
   if (!result.ok) {

@@ -198,6 +198,21 @@ describe('proxy: Kubernetes', () => {
     expect(String(row?.detail)).toContain('messages in 1, out 1');
   });
 
+  it('refuses a WebSocket upgrade where policy requires masking (frames cannot be masked)', async () => {
+    // Secrets are masked by the starter policy; a watch over WebSocket would bypass the masker.
+    const response = await gateway('/k8s/api/v1/namespaces/default/secrets?watch=1', {
+      token: await reader(),
+      headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'v4.channel.k8s.io' },
+    });
+    expect(response.status).toBe(502);
+    expect(response.webSocket).toBeFalsy();
+    expect(await auditRow(requestId(response))).toMatchObject({
+      status: 502,
+      outcome: 'mask_error',
+      connection: 'k8s',
+    });
+  });
+
   it('refuses other protocol upgrades (SPDY) explicitly instead of forwarding them as plain requests', async () => {
     const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
       token: await reader(),
