@@ -16,6 +16,7 @@
 import policySource from '../policies/default.yaml';
 import { type Authenticator, createWorkerAuthenticator } from './auth/index.ts';
 import { type GatewayConfig, parseConfig } from './config.ts';
+import { envVars } from './env-vars.ts';
 import { EdgewardError } from './errors.ts';
 import { latestActivation, storedBundle } from './policy/bundle-store.ts';
 import { type CompiledPolicy, compilePolicy, openSignedBundle } from './policy/index.ts';
@@ -76,8 +77,7 @@ export async function resolvePolicy(gateway: Gateway, env: Env, digest: string):
 }
 
 function loadIsolateGateway(env: Env): Promise<Gateway> {
-  const vars = Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value === 'string'));
-  const key = JSON.stringify(vars);
+  const { vars, key } = envVars(env);
   if (cached?.key !== key) {
     const gateway = buildGateway(vars);
     cached = { key, gateway };

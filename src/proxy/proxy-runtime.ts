@@ -12,6 +12,7 @@
  * Contract: a bad value is an error naming the variable; secrets are never logged or returned.
  */
 import * as v from 'valibot';
+import { envVars } from '../env-vars.ts';
 import { misconfigured } from '../errors.ts';
 import { type ClientAuthentication, EntraTokenClient, TokenCache } from './credentials/index.ts';
 
@@ -46,10 +47,8 @@ export interface ProxyRuntime {
 let cached: { key: string; runtime: Promise<ProxyRuntime> } | undefined;
 
 export function loadProxyRuntime(env: Env, authority: string): Promise<ProxyRuntime> {
-  const strings = Object.fromEntries(
-    Object.entries(env as unknown as Record<string, unknown>).filter(([, value]) => typeof value === 'string'),
-  ) as Record<string, string>;
-  const key = `${authority}\n${JSON.stringify(strings)}`;
+  const { vars: strings, key: varsKey } = envVars(env);
+  const key = `${authority}\n${varsKey}`;
   if (cached?.key !== key) {
     const runtime = buildRuntime(strings, authority);
     cached = { key, runtime };
@@ -60,7 +59,7 @@ export function loadProxyRuntime(env: Env, authority: string): Promise<ProxyRunt
   return cached.runtime;
 }
 
-async function buildRuntime(vars: Record<string, string>, authority: string): Promise<ProxyRuntime> {
+async function buildRuntime(vars: Readonly<Record<string, string>>, authority: string): Promise<ProxyRuntime> {
   const parsed = v.safeParse(ProxyVarsSchema, vars);
   if (!parsed.success) {
     throw misconfigured(parsed.issues.map((i) => `${v.getDotPath(i) ?? 'proxy'}: ${i.message}`).join('; '));
