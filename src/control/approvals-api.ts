@@ -12,11 +12,10 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { type ApprovalObject, type ApprovalState, isEligible, verifyCallback } from '../approval/index.ts';
-import { auditSink, RequestAudit } from '../audit/index.ts';
 import type { Principal } from '../auth/index.ts';
 import { badRequest, EdgewardError } from '../errors.ts';
-import { problemResponse, toEdgewardError } from '../problem.ts';
-import { audited, type ControlEnv, forbidden } from './audited.ts';
+
+import { audited, type ControlEnv, forbidden, withControlAudit } from './audited.ts';
 
 const Reason = v.optional(v.pipe(v.string(), v.maxLength(500)), '');
 const DecisionBody = v.object({ decision: v.picklist(['approve', 'deny']), reason: Reason });
@@ -182,17 +181,9 @@ async function signedCallback(
   id: string,
   ctx: { waitUntil(promise: Promise<unknown>): void },
 ): Promise<Response> {
-  const requestId = crypto.randomUUID();
-  const audit = new RequestAudit(
-    request,
-    requestId,
-    auditSink(env, (p) => ctx.waitUntil(p)),
-    Date.now(),
-  );
-  audit.record.connection = '_gateway';
-  audit.record.decision = 'control';
-  audit.record.approvalId = id;
-  try {
+  return withControlAudit(request, env, ctx, 'approval callback', async (audit) => {
+    audit.record.decision = 'control';
+    audit.record.approvalId = id;
     const secret = env.APPROVAL_CALLBACK_SECRET;
     if (!secret) throw signatureInvalid('APPROVAL_CALLBACK_SECRET is not set');
     const body = await request.text();
@@ -221,25 +212,9 @@ async function signedCallback(
       'callback',
     );
     audit.record.approvers = [oid];
-    audit.finish(
-      { status: 200, outcome: 'completed', detail: `approval callback ${parsed.output.decision} by ${oid}` },
-      Date.now(),
-    );
-    const response = Response.json(state);
-    response.headers.set('x-edgeward-request-id', requestId);
-    return response;
-  } catch (thrown) {
-    const error = toEdgewardError(thrown);
-    audit.finish(
-      {
-        status: error.status,
-        outcome: 'refused',
-        detail: `approval callback: ${error.code}: ${error.auditDetail ?? ''}`,
-      },
-      Date.now(),
-    );
-    return problemResponse(error, requestId);
-  }
+    audit.record.detail = `approval callback ${parsed.output.decision} by ${oid}`;
+    return Response.json(state);
+  });
 }
 
 /** Groups last seen on this person's own verified token, if recent enough; else none. */

@@ -13,13 +13,17 @@ export type ControlEnv = { Bindings: Env };
 export const forbidden = (publicDetail: string, auditDetail: string) =>
   new EdgewardError('EDGEWARD_POLICY_DENIED', 403, 'Forbidden', { publicDetail, auditDetail });
 
-/** Run an authenticated control-plane handler with its own audit row. */
-export async function audited(
+/**
+ * The audit lifecycle every control-plane call shares: one row per call (connection `_gateway`),
+ * finished exactly once whatever `run` does, with refusals as problem+json. `run` may set
+ * `audit.record.detail` to say more than `label` on success.
+ */
+export async function withControlAudit(
   request: Request,
   env: Env,
   ctx: { waitUntil(promise: Promise<unknown>): void },
   label: string,
-  handler: (gateway: Gateway, principal: Principal, audit: RequestAudit) => Promise<Response>,
+  run: (audit: RequestAudit) => Promise<Response>,
 ): Promise<Response> {
   const requestId = crypto.randomUUID();
   const audit = new RequestAudit(
@@ -29,19 +33,9 @@ export async function audited(
     Date.now(),
   );
   audit.record.connection = '_gateway';
-  audit.record.decision = 'unauthenticated';
   try {
-    const gateway = await loadGateway(env);
-    const principal = await gateway.auth.authenticate(request.headers, {
-      audiences: gateway.config.defaultAudiences,
-      nowMs: Date.now(),
-      waitUntil: (p) => ctx.waitUntil(p),
-    });
-    audit.record.principal = principal;
-    audit.record.actorMode = principal.actorMode;
-    audit.record.decision = 'control';
-    const response = await handler(gateway, principal, audit);
-    audit.finish({ status: response.status, outcome: 'completed', detail: label }, Date.now());
+    const response = await run(audit);
+    audit.finish({ status: response.status, outcome: 'completed', detail: audit.record.detail ?? label }, Date.now());
     response.headers.set('x-edgeward-request-id', requestId);
     return response;
   } catch (thrown) {
@@ -52,4 +46,27 @@ export async function audited(
     );
     return problemResponse(error, requestId);
   }
+}
+
+/** Run an authenticated control-plane handler with its own audit row. */
+export function audited(
+  request: Request,
+  env: Env,
+  ctx: { waitUntil(promise: Promise<unknown>): void },
+  label: string,
+  handler: (gateway: Gateway, principal: Principal, audit: RequestAudit) => Promise<Response>,
+): Promise<Response> {
+  return withControlAudit(request, env, ctx, label, async (audit) => {
+    audit.record.decision = 'unauthenticated';
+    const gateway = await loadGateway(env);
+    const principal = await gateway.auth.authenticate(request.headers, {
+      audiences: gateway.config.defaultAudiences,
+      nowMs: Date.now(),
+      waitUntil: (p) => ctx.waitUntil(p),
+    });
+    audit.record.principal = principal;
+    audit.record.actorMode = principal.actorMode;
+    audit.record.decision = 'control';
+    return handler(gateway, principal, audit);
+  });
 }
