@@ -21,6 +21,8 @@ const csv = (value: string) =>
 const RawConfigSchema = v.object({
   ENVIRONMENT: v.picklist(['development', 'test', 'staging', 'production']),
   DEV_TOKEN_ISSUER: v.optional(v.picklist(['on', 'off']), 'off'),
+  // One structured JSON log line per request (src/observe/request-log.ts); read by the audit sink.
+  REQUEST_LOG: v.optional(v.picklist(['on', 'off']), 'on'),
   ENTRA_AUTHORITY: v.pipe(v.string(), v.url('must be a URL')),
   TENANT_ALLOWLIST: v.pipe(
     v.string(),

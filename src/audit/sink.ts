@@ -13,11 +13,16 @@ export function auditBuffer(env: Env): DurableObjectStub<AuditBufferObject> {
   return env.AUDIT_BUFFER.get(env.AUDIT_BUFFER.idFromName(AUDIT_BUFFER_NAME)) as DurableObjectStub<AuditBufferObject>;
 }
 
+/** `REQUEST_LOG=off` drops the per-request log line (config.ts refuses any value but on/off). */
+export function requestLogEnabled(env: Env): boolean {
+  return (env as { REQUEST_LOG?: string }).REQUEST_LOG !== 'off';
+}
+
 export function auditSink(env: Env, waitUntil: (promise: Promise<unknown>) => void): AuditSink {
   return {
     db: env.AUDIT_DB,
     waitUntil,
     hold: (records: AuditRecord[]) => auditBuffer(env).hold(records),
-    observe: (record: AuditRecord) => observeRequest(record, env.METRICS),
+    observe: (record: AuditRecord) => observeRequest(record, env.METRICS, requestLogEnabled(env)),
   };
 }

@@ -73,9 +73,12 @@ export function metricsDataPoint(record: AuditRecord): AnalyticsEngineDataPoint 
   };
 }
 
-/** Emit both; the metrics binding is optional (absent in local development and tests). */
-export function observeRequest(record: AuditRecord, metrics?: AnalyticsEngineDataset): void {
-  console.log(JSON.stringify(requestLogLine(record)));
+/**
+ * Emit both; the metrics binding is optional (absent in local development and tests), and the log
+ * line can be switched off (`REQUEST_LOG=off`) where the audit rows and metrics are enough.
+ */
+export function observeRequest(record: AuditRecord, metrics?: AnalyticsEngineDataset, log = true): void {
+  if (log) console.log(JSON.stringify(requestLogLine(record)));
   try {
     metrics?.writeDataPoint(metricsDataPoint(record));
   } catch {

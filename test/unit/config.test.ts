@@ -30,6 +30,12 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...dev, TENANT_ALLOWLIST: 'contoso.com' }).ok).toBe(false);
   });
 
+  it('accepts REQUEST_LOG on/off and refuses anything else by name', () => {
+    expect(parseConfig({ ...dev, REQUEST_LOG: 'off' }).ok).toBe(true);
+    const typo = parseConfig({ ...dev, REQUEST_LOG: 'false' });
+    expect(!typo.ok && typo.errors.some((e) => e.startsWith('REQUEST_LOG'))).toBe(true);
+  });
+
   it('refuses a plain-http authority unless the dev issuer is on', () => {
     expect(parseConfig({ ...dev, DEV_TOKEN_ISSUER: 'off' }).ok).toBe(false);
   });

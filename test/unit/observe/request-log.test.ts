@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditRecord } from '../../../src/audit/record.ts';
-import { metricsDataPoint, requestLogLine } from '../../../src/observe/request-log.ts';
+import { metricsDataPoint, observeRequest, requestLogLine } from '../../../src/observe/request-log.ts';
 
 const record: AuditRecord = {
   requestId: 'r-1',
@@ -58,6 +58,27 @@ describe('request log line', () => {
       indexes: ['arm'],
       blobs: ['arm', 'allow', 'completed', 'POST', 't', 'app'],
       doubles: [200, 12, 0, 2, 0],
+    });
+  });
+
+  describe('observeRequest', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('logs one line and writes one data point by default', () => {
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      const points: unknown[] = [];
+      observeRequest(record, { writeDataPoint: (p) => points.push(p) });
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toMatchObject({ msg: 'request', requestId: 'r-1' });
+      expect(points).toHaveLength(1);
+    });
+
+    it('writes the data point but no log line when the log is switched off (REQUEST_LOG=off)', () => {
+      const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+      const points: unknown[] = [];
+      observeRequest(record, { writeDataPoint: (p) => points.push(p) }, false);
+      expect(log).not.toHaveBeenCalled();
+      expect(points).toHaveLength(1);
     });
   });
 });
