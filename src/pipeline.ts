@@ -146,7 +146,8 @@ export async function proxyRequest(
 
     // Write-ahead before anything is spent: no durable record, no mutation — and an approved
     // request is not consumed by an attempt the audit log could not record.
-    const mutation = isMutation(request.method);
+    // A WebSocket session (kubectl exec & co.) can change anything: it is written ahead like a write.
+    const mutation = isMutation(request.method, isWebSocketUpgrade(request.headers));
     if (mutation) {
       try {
         await audit.writeAhead();

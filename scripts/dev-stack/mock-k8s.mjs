@@ -3,7 +3,11 @@
 // Enough of the API for kubectl: discovery (/version, /api, /api/v1, /apis), pods and secrets in
 // a namespace (list as a Table when kubectl asks for one, or as a plain List; get; delete), and
 // `?watch=1` streams of pods (one JSON event per line, kept open until the client goes away).
-// `…/pods/{name}/exec` accepts a WebSocket upgrade and echoes each message back (`echo:` + data).
+// `…/pods/{name}/exec` accepts a WebSocket upgrade. Offered a Kubernetes channel protocol
+// (`v5.channel.k8s.io` / `v4.channel.k8s.io`, as kubectl ≥ 1.30 does) it speaks it: without stdin
+// it "runs" the command (only `echo` does anything: its arguments go to stdout), reports success
+// on the error channel and closes; with `stdin=true` it echoes stdin to stdout (`echo:` + data)
+// until the client closes stdin (v5) or the socket. Any other WebSocket gets every message echoed.
 // Records the requests it received so tests can check what the gateway forwarded.
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -133,6 +137,11 @@ export async function startMockKubernetes(options = {}) {
   });
 
   const execSessions = [];
+  const upgraded = new Set();
+  server.on('upgrade', (_req, socket) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+  });
   acceptWebSockets(
     server,
     (req) => /^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/exec(\?|$)/.test(req.url),
@@ -159,6 +168,7 @@ export async function startMockKubernetes(options = {}) {
     close: () =>
       new Promise((resolve) => {
         for (const w of watchers) w.res.end();
+        for (const socket of upgraded) socket.destroy();
         server.closeAllConnections?.();
         server.close(() => resolve());
       }),
@@ -181,8 +191,22 @@ function acceptWebSockets(server, match, sessions) {
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : ''}\r\n`,
     );
-    const session = { path: req.url, headers: req.headers, messages: [] };
+    const session = { path: req.url, headers: req.headers, protocol, messages: [] };
     sessions.push(session);
+    const channels = protocol === 'v5.channel.k8s.io' || protocol === 'v4.channel.k8s.io';
+    const query = new URL(req.url, 'http://localhost').searchParams;
+    const channelFrame = (channel, text) => frame(0x2, Buffer.concat([Buffer.from([channel]), Buffer.from(text)]));
+    const succeed = () => {
+      socket.write(channelFrame(3, JSON.stringify({ metadata: {}, status: 'Success' })));
+      socket.end(frame(0x8, Buffer.from([0x03, 0xe8])));
+    };
+    if (channels && query.get('stdin') !== 'true') {
+      const [program, ...args] = query.getAll('command');
+      session.messages.push(query.getAll('command').join(' '));
+      if (program === 'echo') socket.write(channelFrame(1, `${args.join(' ')}\n`));
+      succeed();
+      return;
+    }
     let buffer = Buffer.alloc(0);
     socket.on('data', (data) => {
       buffer = Buffer.concat([buffer, data]);
@@ -211,7 +235,16 @@ function acceptWebSockets(server, match, sessions) {
           socket.end(frame(0x8, payload.subarray(0, 2)));
           return;
         }
-        if (opcode === 0x1 || opcode === 0x2) {
+        if (channels && opcode === 0x2) {
+          // [channel, …data]: stdin (0) is echoed to stdout (1); v5's close signal (255, 0) ends stdin.
+          if (payload[0] === 0) {
+            session.messages.push(payload.subarray(1).toString('utf8'));
+            socket.write(channelFrame(1, Buffer.concat([Buffer.from('echo:'), payload.subarray(1)])));
+          } else if (payload[0] === 255 && payload[1] === 0) {
+            succeed();
+            return;
+          }
+        } else if (opcode === 0x1 || opcode === 0x2) {
           session.messages.push(payload.toString('utf8'));
           socket.write(frame(opcode, Buffer.concat([Buffer.from('echo:'), payload])));
         }

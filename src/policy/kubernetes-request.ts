@@ -5,8 +5,14 @@
  * Contract: pure and total. `/api/v1/…` is the core group `""`; `/apis/{group}/{version}/…` a named
  * group; anything else is a non-resource URL whose verb is the lowercase method. Verbs follow
  * Kubernetes: GET with a name → get, without → list (`watch=true` → watch), POST → create, PUT →
- * update, PATCH → patch, DELETE with a name → delete, without → deletecollection.
+ * update, PATCH → patch, DELETE with a name → delete, without → deletecollection. The streaming
+ * subresources `pods/exec`, `pods/attach` and `pods/portforward` are always `create`, whatever the
+ * method: a WebSocket session (kubectl ≥ 1.30) opens with a GET, yet it runs commands, and
+ * Kubernetes itself authorizes those upgrades as `create` — a rule allowing `get` must not allow them.
  */
+
+/** Subresources that open an interactive session: always the `create` verb. */
+const SESSION_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
 
 export interface KubernetesFacts {
   verb: string;
@@ -55,7 +61,7 @@ export function deriveKubernetesFacts(method: string, path: string, query: URLSe
   const name = rest[1] ?? '';
   const subresource = rest[2] ?? '';
   let verb: string;
-  switch (method) {
+  switch (resource === 'pods' && SESSION_SUBRESOURCES.has(subresource) ? 'POST' : method) {
     case 'GET':
     case 'HEAD':
       verb = name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';

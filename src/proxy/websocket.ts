@@ -51,6 +51,10 @@ export function relayWebSocket(
   const pair = new WebSocketPair();
   const client = pair[0];
   const server = pair[1];
+  // Binary frames (every Kubernetes channel frame) must be relayed as bytes: with the standard
+  // default (`blob`) they would arrive as Blobs, which `send` would turn into the text "[object Blob]".
+  upstreamSocket.binaryType = 'arraybuffer';
+  server.binaryType = 'arraybuffer';
   upstreamSocket.accept();
   server.accept();
   const counts = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0 };

@@ -21,6 +21,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'edgeward-kubectl-'));
   stack = await startStack({ persistTo: join(dir, 'state'), https: true });
   const token = await stack.entra.mint({ user: 'alice@contoso.com', groups: ['readers'] });
+  const writerToken = await stack.entra.mint({ user: 'bob@contoso.com', groups: ['readers', 'writers'] });
   kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(
     kubeconfig,
@@ -39,6 +40,9 @@ users:
 - name: alice
   user:
     token: ${token}
+- name: bob
+  user:
+    token: ${writerToken}
 `,
     { mode: 0o600 },
   );
@@ -50,6 +54,10 @@ afterAll(async () => {
 });
 
 const kubectl = (...args: string[]) => run(KUBECTL, args, { KUBECONFIG: kubeconfig, HOME: dir });
+const latestExecRow = async () =>
+  (await stack.d1("SELECT * FROM audit_events WHERE path LIKE '%/exec' ORDER BY started_at DESC LIMIT 1"))[0] as
+    | Record<string, unknown>
+    | undefined;
 
 describe.skipIf(!hasKubectl)('kubectl through the gateway', () => {
   it('gets pods', async () => {
@@ -73,6 +81,36 @@ describe.skipIf(!hasKubectl)('kubectl through the gateway', () => {
     expect(denied.stderr).toContain('Error from server (Forbidden)');
     expect(denied.stderr).toContain('Deleting Kubernetes objects through Edgeward is not allowed');
     expect(stack.k8s.pods.has('web-0')).toBe(true);
+  });
+
+  it('runs kubectl exec over WebSocket for a writer, and audits the session', async () => {
+    const sessions = stack.k8s.execSessions.length;
+    const exec = await kubectl('--user', 'bob', 'exec', 'web-0', '--', 'echo', 'hello', 'through', 'edgeward');
+    expect(exec.code, exec.stderr).toBe(0);
+    expect(exec.stdout).toBe('hello through edgeward\n');
+    const session = stack.k8s.execSessions.at(sessions);
+    expect(session?.protocol).toMatch(/^v[45]\.channel\.k8s\.io$/);
+    expect(session?.headers.authorization).toBeUndefined();
+    const row = await latestExecRow();
+    expect(row).toMatchObject({
+      phase: 'final',
+      status: 101,
+      outcome: 'completed',
+      decision: 'allow',
+      operation: 'k8s:create pods/exec',
+      subject_upn: 'bob@contoso.com',
+    });
+    expect(String(row?.detail)).toMatch(/^websocket closed by upstream/);
+    expect(Number(row?.bytes_out)).toBeGreaterThan(0);
+  });
+
+  it('refuses kubectl exec to a reader (a WebSocket exec is a GET, but it is create pods/exec)', async () => {
+    const sessions = stack.k8s.execSessions.length;
+    const exec = await kubectl('exec', 'web-0', '--', 'echo', 'nope');
+    expect(exec.code).not.toBe(0);
+    expect(exec.stderr).toMatch(/forbidden|Forbidden/);
+    expect(stack.k8s.execSessions.length).toBe(sessions);
+    expect(await latestExecRow()).toMatchObject({ decision: 'deny', status: 403, subject_upn: 'alice@contoso.com' });
   });
 
   it('streams a watch: an event emitted upstream reaches kubectl through the gateway', async () => {

@@ -2,11 +2,12 @@
 // token endpoint), Azure link rewriting, metadata endpoints, transport limits and Kubernetes
 // streams — each checked with the audit row it leaves.
 import { describe, expect, it } from 'vitest';
-import { auditRow, gateway, mintToken, SUB } from './helpers.ts';
+import { auditRow, auditRowNow, gateway, mintToken, SUB } from './helpers.ts';
 
 const GATEWAY_APP = '22222222-2222-4222-8222-222222222222';
 const ALICE_OID = 'bbbbbbbb-0000-4000-8000-00000000a11c';
 const reader = () => mintToken({ user: 'alice@contoso.com', groups: ['readers'] });
+const writer = () => mintToken({ user: 'alice@contoso.com', groups: ['readers', 'writers'] });
 const requestId = (response: Response) => response.headers.get('x-edgeward-request-id') ?? '';
 
 describe('proxy: upstream credentials', () => {
@@ -177,25 +178,53 @@ describe('proxy: Kubernetes', () => {
   });
 
   it('relays a WebSocket session (exec) when policy allows, and records its counts', async () => {
-    const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
-      token: await reader(),
+    const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh&stdin=true&stdout=true', {
+      token: await writer(),
       headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
     });
     expect(response.status).toBe(101);
     expect(response.headers.get('sec-websocket-protocol')).toBe('v5.channel.k8s.io');
     const socket = response.webSocket as WebSocket;
+    socket.binaryType = 'arraybuffer';
     socket.accept();
-    const echoed = new Promise<string>((resolve) =>
-      socket.addEventListener('message', (event) => resolve(String(event.data)), { once: true }),
+    const echoed = new Promise<Uint8Array>((resolve) =>
+      socket.addEventListener('message', (event) => resolve(new Uint8Array(event.data as ArrayBuffer)), {
+        once: true,
+      }),
     );
-    socket.send('ls /');
-    expect(await echoed).toBe('echo:ls /');
+    // Kubernetes channel framing: the first byte names the stream (0 stdin, 1 stdout).
+    socket.send(new Uint8Array([0, ...new TextEncoder().encode('ls /')]));
+    const stdout = await echoed;
+    expect(stdout[0]).toBe(1);
+    expect(new TextDecoder().decode(stdout.subarray(1))).toBe('echo:ls /');
+    // Written ahead: while the session is open its row is already durable, as intent.
+    expect(await auditRowNow(requestId(response))).toMatchObject({ phase: 'intent', outcome: 'pending' });
     const closed = new Promise((resolve) => socket.addEventListener('close', resolve, { once: true }));
     socket.close(1000, 'done');
     await closed;
     const row = await auditRow(requestId(response));
-    expect(row).toMatchObject({ status: 101, outcome: 'completed', connection: 'k8s' });
+    expect(row).toMatchObject({
+      status: 101,
+      outcome: 'completed',
+      connection: 'k8s',
+      operation: 'k8s:create pods/exec',
+      rule_ids: '["k8s-writers-may-exec"]',
+    });
     expect(String(row?.detail)).toContain('messages in 1, out 1');
+  });
+
+  it('refuses a WebSocket exec to a reader: it opens with a GET, but it is create pods/exec', async () => {
+    const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
+      token: await reader(),
+      headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
+    });
+    expect(response.status).toBe(403);
+    expect(response.webSocket).toBeFalsy();
+    expect(await auditRow(requestId(response))).toMatchObject({
+      status: 403,
+      decision: 'deny',
+      operation: 'k8s:create pods/exec',
+    });
   });
 
   it('refuses a WebSocket upgrade where policy requires masking (frames cannot be masked)', async () => {
@@ -215,7 +244,7 @@ describe('proxy: Kubernetes', () => {
 
   it('refuses other protocol upgrades (SPDY) explicitly instead of forwarding them as plain requests', async () => {
     const response = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/exec?command=sh', {
-      token: await reader(),
+      token: await writer(),
       headers: { upgrade: 'SPDY/3.1', connection: 'Upgrade' },
     });
     expect(response.status).toBe(501);

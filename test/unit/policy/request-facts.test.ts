@@ -66,6 +66,11 @@ describe('Kubernetes request attributes, like Kubernetes RBAC', () => {
     ['GET', '/api/v1/namespaces/dev/pods', 'watch=true', { verb: 'watch', resource: 'pods' }],
     ['GET', '/api/v1/namespaces/dev/pods/p1', '', { verb: 'get', name: 'p1', namespace: 'dev' }],
     ['POST', '/api/v1/namespaces/dev/pods/p1/exec', '', { verb: 'create', resource: 'pods/exec', name: 'p1' }],
+    // A WebSocket exec/attach/port-forward opens with GET but is authorized as create.
+    ['GET', '/api/v1/namespaces/dev/pods/p1/exec', 'command=sh', { verb: 'create', resource: 'pods/exec' }],
+    ['GET', '/api/v1/namespaces/dev/pods/p1/attach', '', { verb: 'create', resource: 'pods/attach' }],
+    ['GET', '/api/v1/namespaces/dev/pods/p1/portforward', '', { verb: 'create', resource: 'pods/portforward' }],
+    ['GET', '/api/v1/namespaces/dev/pods/p1/log', '', { verb: 'get', resource: 'pods/log' }],
     ['DELETE', '/api/v1/namespaces/dev/secrets', '', { verb: 'deletecollection', resource: 'secrets' }],
     [
       'PATCH',
