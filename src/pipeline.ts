@@ -281,35 +281,40 @@ export async function proxyRequest(
       ({ body: responseBody, headers, report } = masked);
     }
     // Links are rewritten after masking, on the identity JSON the masker produced.
-    ({ headers, body: responseBody } = decorateClientResponse(
+    const decorated = decorateClientResponse(
       headers,
-      responseBody,
+      responseBody !== null,
       links,
       isEndlessStream(route.connection, route.search),
-    ));
+    );
+    headers = decorated.headers;
     if (!responseBody) {
       audit.finish({ outcome: 'completed', bytesOut: 0 }, deps.now());
       return new Response(null, { status: upstream.status, headers });
     }
-    const observed = observeBody(responseBody, (end) => {
-      const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
-      if (end.kind === 'completed') {
-        audit.finish({ outcome: 'completed', bytesOut: end.bytes, ...masked }, deps.now());
-      } else if (end.kind === 'client_aborted') {
-        audit.finish({ outcome: 'client_aborted', bytesOut: end.bytes, ...masked }, deps.now());
-      } else {
-        const isMask = end.error instanceof Error && end.error.name === 'MaskError';
-        audit.finish(
-          {
-            outcome: isMask ? 'mask_error' : 'upstream_error',
-            bytesOut: end.bytes,
-            detail: end.error instanceof Error ? end.error.message : 'stream error',
-            ...masked,
-          },
-          deps.now(),
-        );
-      }
-    });
+    const observed = observeBody(
+      responseBody,
+      (end) => {
+        const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
+        if (end.kind === 'completed') {
+          audit.finish({ outcome: 'completed', bytesOut: end.bytes, ...masked }, deps.now());
+        } else if (end.kind === 'client_aborted') {
+          audit.finish({ outcome: 'client_aborted', bytesOut: end.bytes, ...masked }, deps.now());
+        } else {
+          const isMask = end.error instanceof Error && end.error.name === 'MaskError';
+          audit.finish(
+            {
+              outcome: isMask ? 'mask_error' : 'upstream_error',
+              bytesOut: end.bytes,
+              detail: end.error instanceof Error ? end.error.message : 'stream error',
+              ...masked,
+            },
+            deps.now(),
+          );
+        }
+      },
+      decorated.transform,
+    );
     return new Response(observed, { status: upstream.status, headers });
   } catch (thrown) {
     const error = toEdgewardError(thrown);

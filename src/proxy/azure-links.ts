@@ -55,8 +55,27 @@ const MAX_NAME = 32;
 const MAX_VALUE = 16 * 1024;
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
+/**
+ * A streaming byte transform: `transform` is called per input chunk and `flush` once at the end;
+ * each emits zero or more output chunks. It can run inside a TransformStream or inline in another
+ * stream's pull (src/proxy/observe-body.ts), which saves a stream layer per response.
+ */
+export interface ChunkTransform {
+  transform(chunk: Uint8Array, emit: (out: Uint8Array) => void): void;
+  flush(emit: (out: Uint8Array) => void): void;
+}
+
 /** A TransformStream that rewrites `nextLink`-style string values (see module contract). */
 export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<Uint8Array, Uint8Array> {
+  const links = linkRewriteTransform(rewrite);
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform: (chunk, controller) => links.transform(chunk, (out) => controller.enqueue(out)),
+    flush: (controller) => links.flush((out) => controller.enqueue(out)),
+  });
+}
+
+/** The same rewrite as a `ChunkTransform` (one instance per response body: it is stateful). */
+export function linkRewriteTransform(rewrite: LinkRewrite): ChunkTransform {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   const names = new Set(LINK_MEMBERS as readonly string[]);
@@ -68,7 +87,7 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
   let capture: Uint8Array[] | null = null; // bytes of a link value being held (incl. quotes)
   let captured = 0;
 
-  const finishCapture = (controller: TransformStreamDefaultController<Uint8Array>) => {
+  const finishCapture = (emit: (out: Uint8Array) => void) => {
     const parts = capture ?? [];
     capture = null;
     const all = new Uint8Array(captured);
@@ -82,15 +101,15 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
     // `\/` is a legal escape for `/`; URLs need no other escape, so anything else stays as it was.
     const plain = raw.replaceAll('\\/', '/');
     if (plain.includes('\\')) {
-      controller.enqueue(all);
+      emit(all);
       return;
     }
     const next = rewriteLink(plain, rewrite);
-    controller.enqueue(next === plain ? all : encoder.encode(JSON.stringify(next)));
+    emit(next === plain ? all : encoder.encode(JSON.stringify(next)));
   };
 
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+  return {
+    transform(chunk, emit) {
       let emitFrom = 0;
       for (let i = 0; i < chunk.byteLength; i++) {
         const b = chunk[i] as number;
@@ -106,7 +125,7 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
               capture.push(chunk.subarray(emitFrom, i + 1));
               captured += i + 1 - emitFrom;
               emitFrom = i + 1;
-              finishCapture(controller);
+              finishCapture(emit);
             } else {
               lastString = name ? String.fromCharCode(...name) : null;
             }
@@ -117,7 +136,7 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
           }
           if (capture && captured + (i + 1 - emitFrom) > MAX_VALUE) {
             // Too long to be a link we rewrite: release it unchanged and stop holding.
-            for (const part of capture) controller.enqueue(part);
+            for (const part of capture) emit(part);
             capture = null;
             captured = 0;
           }
@@ -131,7 +150,7 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
           if (armed) {
             armed = false;
             lastString = null;
-            if (i > emitFrom) controller.enqueue(chunk.slice(emitFrom, i));
+            if (i > emitFrom) emit(chunk.slice(emitFrom, i));
             emitFrom = i;
             capture = [];
             captured = 0;
@@ -149,11 +168,11 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
           captured += chunk.byteLength - emitFrom;
         }
       } else if (chunk.byteLength > emitFrom) {
-        controller.enqueue(emitFrom === 0 ? chunk : chunk.slice(emitFrom));
+        emit(emitFrom === 0 ? chunk : chunk.slice(emitFrom));
       }
     },
-    flush(controller) {
-      if (capture) for (const part of capture) controller.enqueue(part);
+    flush(emit) {
+      if (capture) for (const part of capture) emit(part);
     },
-  });
+  };
 }

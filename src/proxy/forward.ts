@@ -1,6 +1,6 @@
 /**
  * The upstream leg of the pipeline, in two calls: `sendUpstream` (credential + headers + body
- * limit + deadline/retry) and `clientResponse` (response headers + LRO/paging link rewriting).
+ * limit + deadline/retry) and `decorateClientResponse` (response headers + LRO/paging link rewriting).
  *
  * Contract: the upstream URL is `route.upstreamBase + route.path + route.search` — configuration
  * plus the one normalised path; the caller's `Authorization` is replaced (or dropped) unless the
@@ -10,7 +10,7 @@
 import { upstreamUnreachable } from '../errors.ts';
 import type { RewriteSpec } from '../policy/index.ts';
 import type { ConnectionSource } from '../policy/schema.ts';
-import { createLinkRewriteStream, type LinkRewrite, rewriteLinkHeaders } from './azure-links.ts';
+import { type ChunkTransform, type LinkRewrite, linkRewriteTransform, rewriteLinkHeaders } from './azure-links.ts';
 import type { UpstreamAuth } from './credentials/index.ts';
 import { requestTooLarge, upgradeUnsupported, upstreamTimeout } from './errors.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
@@ -169,26 +169,18 @@ export function isEndlessStream(connection: ConnectionSource, search: string): b
   return ['watch', 'follow'].some((name) => params.get(name) === 'true' || params.get(name) === '1');
 }
 
-/** Response headers for the client, plus the body with paging links rewritten when JSON. */
-export function clientResponse(
-  upstream: Response,
-  requestId: string,
-  links: LinkRewrite | undefined,
-  endless = false,
-): { headers: Headers; body: ReadableStream<Uint8Array> | null } {
-  return decorateClientResponse(clientResponseHeaders(upstream.headers, requestId), upstream.body, links, endless);
-}
-
 /**
- * The same, for a body the gateway already transformed (e.g. masked): link rewriting runs on the
- * identity JSON the masker produced, after masking.
+ * Response headers for the client, and the paging-link rewrite its body needs (when the
+ * connection rewrites links and the body is identity-encoded JSON). The caller applies the
+ * returned `transform` to the body (inline in `observeBody`); link rewriting runs on the identity
+ * JSON the masker produced, after masking.
  */
 export function decorateClientResponse(
   headers: Headers,
-  upstreamBody: ReadableStream<Uint8Array> | null,
+  hasBody: boolean,
   links: LinkRewrite | undefined,
   endless = false,
-): { headers: Headers; body: ReadableStream<Uint8Array> | null } {
+): { headers: Headers; transform?: ChunkTransform } {
   if (endless && !headers.has('content-encoding')) {
     // The edge (and wrangler dev, which emulates it) gzips JSON for clients that accept gzip, and a
     // compressor holds bytes back: a watch event would sit in its buffer. `no-transform` asks
@@ -196,15 +188,11 @@ export function decorateClientResponse(
     headers.set('cache-control', 'no-transform');
     headers.set('content-encoding', 'identity');
   }
-  let body = upstreamBody;
-  if (links) {
-    rewriteLinkHeaders(headers, links);
-    const type = (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    const identity = (headers.get('content-encoding') ?? 'identity').toLowerCase() === 'identity';
-    if (body && identity && (type === 'application/json' || type.endsWith('+json'))) {
-      body = body.pipeThrough(createLinkRewriteStream(links));
-      headers.delete('content-length');
-    }
-  }
-  return { headers, body };
+  if (!links) return { headers };
+  rewriteLinkHeaders(headers, links);
+  const type = (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const identity = (headers.get('content-encoding') ?? 'identity').toLowerCase() === 'identity';
+  if (!hasBody || !identity || !(type === 'application/json' || type.endsWith('+json'))) return { headers };
+  headers.delete('content-length');
+  return { headers, transform: linkRewriteTransform(links) };
 }

@@ -1,4 +1,11 @@
-export { createLinkRewriteStream, type LinkRewrite, rewriteLink, rewriteLinkHeaders } from './azure-links.ts';
+export {
+  type ChunkTransform,
+  createLinkRewriteStream,
+  type LinkRewrite,
+  linkRewriteTransform,
+  rewriteLink,
+  rewriteLinkHeaders,
+} from './azure-links.ts';
 export * from './credentials/index.ts';
 export {
   claimsChallenge,
@@ -9,7 +16,6 @@ export {
 } from './errors.ts';
 export {
   checkDeclaredLength,
-  clientResponse,
   decorateClientResponse,
   isEndlessStream,
   linkRewriteFor,
