@@ -13,7 +13,7 @@ import type { ConnectionSource } from '../policy/schema.ts';
 import { type ChunkTransform, type LinkRewrite, linkRewriteTransform, rewriteLinkHeaders } from './azure-links.ts';
 import type { UpstreamAuth } from './credentials/index.ts';
 import { requestTooLarge, upgradeUnsupported, upstreamTimeout } from './errors.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { upstreamRequestHeaders } from './headers.ts';
 import type { ProxyRuntime } from './proxy-runtime.ts';
 import { applyHeaderRewrite, applyQueryRewrite } from './rewrite.ts';
 import type { Route } from './route.ts';
