@@ -37,13 +37,15 @@ export const NON_CONTENT_COLUMNS: ReadonlySet<string> = new Set(['row_hash', 'se
 
 export type StoredRow = Record<string, string | number | null>;
 
+/** `canonicalJson` of the row's content columns, built directly (rows are flat: strings and integers). */
 export function canonicalRow(row: StoredRow): string {
-  const content: Record<string, CanonicalValue> = {};
-  for (const [column, value] of Object.entries(row)) {
+  const members: string[] = [];
+  for (const column of Object.keys(row).sort()) {
+    const value = row[column];
     if (value === null || value === undefined || NON_CONTENT_COLUMNS.has(column)) continue;
-    content[column] = value;
+    members.push(`${JSON.stringify(column)}:${canonicalJson(value)}`);
   }
-  return canonicalJson(content);
+  return `{${members.join(',')}}`;
 }
 
 export function rowHash(row: StoredRow): Promise<string> {

@@ -1,8 +1,15 @@
-/** SHA-256 as lowercase hex, over text (UTF-8) or bytes. */
+/**
+ * SHA-256 as lowercase hex, over text (UTF-8) or bytes.
+ *
+ * Synchronous `node:crypto` underneath (as in src/auth/token-digest.ts): every audit row is hashed
+ * on the request path, and WebCrypto's asynchronous digest costs more in promise hops than the
+ * hash itself for rows this small. The async signature is kept so callers need not care.
+ */
+import { createHash } from 'node:crypto';
+
 export async function sha256Hex(data: string | ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  let hex = '';
-  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
-  return hex;
+  // Strings are hashed as UTF-8 (node:crypto's default for string input).
+  return createHash('sha256')
+    .update(typeof data === 'string' ? data : data instanceof Uint8Array ? data : new Uint8Array(data))
+    .digest('hex');
 }
