@@ -21,7 +21,7 @@ export interface AuditSink {
 }
 
 /** Rows finished within this window in one isolate share one D1 batch. */
-export const BATCH_WINDOW_MS = 5;
+export const BATCH_WINDOW_MS = 20;
 export const BATCH_MAX_ROWS = 50;
 
 const batcher = new AuditBatcher({ windowMs: BATCH_WINDOW_MS, maxRows: BATCH_MAX_ROWS });
