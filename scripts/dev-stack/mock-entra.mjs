@@ -11,9 +11,21 @@
 // client assertion whose `x5t#S256` names a key registered with `registerClientKey`; the assertion
 // is validated (signature, aud = this token endpoint, iss = sub = client id, exp, jti). An OBO
 // assertion whose token carries the claim `mock_ca` gets a Conditional Access claims challenge.
+// The service principals of `directory.servicePrincipals` are confidential clients too: with their
+// `secret` they get app-only tokens (client_credentials) carrying their `groups`.
+//
+// For the real Azure CLI (MSAL): the resource owner password grant (`az login -u … -p …`, the
+// directory's users with `directory.userPassword`: a v1 access token with the user's groups, an
+// id_token, client_info and a refresh token), the refresh_token grant, user realm discovery
+// (GET {authority}/common/userrealm/{user}: "Managed") and instance discovery
+// (GET {authority}/common/discovery/instance: the host is its own only alias). With
+// `tls: { key, cert }` the same endpoints are also served over https (`httpsUrl`); documents then
+// name https URLs on the host the client asked for, so a client tunnelled to it as
+// login.microsoftonline.com stays there.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { dirname } from 'node:path';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
 
@@ -36,8 +48,9 @@ async function loadOrCreateKey(keyFile) {
 }
 
 /**
- * Start the mock authority. Options: { port = 0, host = '127.0.0.1', keyFile, directory }.
- * Returns { url, mint(options), close(), stats, setAvailable(bool), rotateKey(), kid }.
+ * Start the mock authority. Options: { port = 0, host = '127.0.0.1', keyFile, directory,
+ * tls: { key, cert } (PEM; adds an https listener on another port) }.
+ * Returns { url, httpsUrl (with tls), mint(options), close(), stats, setAvailable(bool), rotateKey(), kid }.
  */
 export async function startMockEntra(options = {}) {
   let signing = await loadOrCreateKey(options.keyFile);
@@ -58,7 +71,7 @@ export async function startMockEntra(options = {}) {
     })),
   });
 
-  const server = createServer(async (req, res) => {
+  const handle = async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const send = (status, body) => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -68,7 +81,7 @@ export async function startMockEntra(options = {}) {
     const parts = url.pathname.split('/').filter(Boolean);
     const tid = parts[0];
     const rest = parts.slice(1).join('/');
-    const base = `http://${req.headers.host}`;
+    const base = `${req.socket.encrypted ? 'https' : 'http'}://${req.headers.host}`;
     if (rest === '.well-known/openid-configuration' || rest === 'v2.0/.well-known/openid-configuration') {
       stats.discovery++;
       const v2 = rest.startsWith('v2.0');
@@ -88,13 +101,26 @@ export async function startMockEntra(options = {}) {
       let body = '';
       for await (const chunk of req) body += chunk;
       const form = new URLSearchParams(body);
-      // The approver page redeems PKCE codes as a public client; the gateway's app uses OBO and
-      // client credentials as a confidential client.
-      const result =
-        form.get('grant_type') === 'authorization_code'
-          ? await redeem(form)
-          : await tokenEndpoint(tid, form, `${base}/${tid}/oauth2/v2.0/token`);
+      // The approver page redeems PKCE codes and the Azure CLI signs users in as public clients;
+      // the gateway's app (OBO, client credentials) and service principals are confidential.
+      const publicGrants = { authorization_code: redeem, password: passwordGrant, refresh_token: refreshGrant };
+      const publicGrant = publicGrants[form.get('grant_type')];
+      const result = publicGrant
+        ? await publicGrant(form, tid)
+        : await tokenEndpoint(tid, form, `${base}/${tid}/oauth2/v2.0/token`);
       return send(result.status, result.body);
+    }
+    if (tid === 'common' && rest === 'discovery/instance') {
+      // MSAL asks for the host's aliases (token cache lookups, sign-out): it is its own only alias.
+      const host = new URL(base).hostname;
+      return send(200, {
+        tenant_discovery_endpoint: `${base}/common/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      });
+    }
+    if (tid === 'common' && parts[1] === 'userrealm' && parts.length === 3) {
+      return send(200, { ver: '1.0', account_type: 'Managed', domain_name: parts[2].split('@')[1] ?? '' });
     }
     if (url.pathname === '/_dev/token' && req.method === 'POST') {
       stats.token++;
@@ -108,7 +134,9 @@ export async function startMockEntra(options = {}) {
     }
     if (rest === 'oauth2/v2.0/authorize' && req.method === 'GET') return authorize(url, tid, res);
     return send(404, { error: 'not_found' });
-  });
+  };
+  const server = createServer(handle);
+  const tlsServer = options.tls ? createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handle) : undefined;
 
   // Authorization code flow with PKCE (development only): /authorize shows a sign-in form (any
   // user of the directory or a new name, and the groups to put in the token); submitting it
@@ -188,6 +216,78 @@ export async function startMockEntra(options = {}) {
 
   const directory = options.directory ?? {};
 
+  /** Refresh tokens handed to signed-in users: token → { tid, username, clientId }. */
+  const refreshTokens = new Map();
+
+  /** Resource owner password credentials (`az login -u … -p …`): the directory's users only. */
+  async function passwordGrant(form, tid) {
+    const username = form.get('username') ?? '';
+    if (!directory.users?.[username] || form.get('password') !== directory.userPassword) {
+      return oauthError(400, 'invalid_grant', 'AADSTS50126: Error validating credentials.', { codes: [50126] });
+    }
+    return userTokens({ grant: 'password', tid, username, clientId: form.get('client_id'), scope: form.get('scope') });
+  }
+
+  async function refreshGrant(form, tid) {
+    const session = refreshTokens.get(form.get('refresh_token') ?? '');
+    if (!session || session.clientId !== form.get('client_id') || session.tid !== tid) {
+      return oauthError(400, 'invalid_grant', 'AADSTS70000: unknown refresh token', { codes: [70000] });
+    }
+    return userTokens({ ...session, grant: 'refresh_token', scope: form.get('scope') });
+  }
+
+  /**
+   * A signed-in user's tokens for `{resource}/.default`, shaped like Entra's answer to a public
+   * client: a v1 access token (the user's groups, `scp`), an id_token for the client, client_info
+   * (MSAL's account key) and a refresh token.
+   */
+  async function userTokens({ grant, tid, username, clientId, scope }) {
+    const resourceScope = (scope ?? '').split(' ').find((s) => s.endsWith('/.default'));
+    if (!clientId) return oauthError(400, 'invalid_request', 'client_id is required');
+    if (!resourceScope) return oauthError(400, 'invalid_scope', 'scope must include {resource}/.default');
+    stats.token++;
+    stats.grants.push({ grant, scope });
+    const audience = resourceScope.slice(0, -'/.default'.length);
+    const user = directory.users[username];
+    const now = Math.floor(Date.now() / 1000);
+    const accessToken = await mint({
+      user: username,
+      groups: user.groups ?? [],
+      app: clientId,
+      version: '1.0',
+      audience,
+      tenantId: tid,
+    });
+    const idToken = await sign({
+      aud: clientId,
+      iss: V2_ISSUER(tid),
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      sub: randomUUIDFor(`sub:${user.oid}:${clientId}`),
+      oid: user.oid,
+      tid,
+      name: user.name,
+      preferred_username: username,
+      ver: '2.0',
+    });
+    const refreshToken = randomBytes(32).toString('base64url');
+    refreshTokens.set(refreshToken, { tid, username, clientId });
+    return {
+      status: 200,
+      body: {
+        token_type: 'Bearer',
+        scope: `${audience}/user_impersonation ${resourceScope}`,
+        expires_in: 3600,
+        ext_expires_in: 3600,
+        access_token: accessToken,
+        id_token: idToken,
+        refresh_token: refreshToken,
+        client_info: Buffer.from(JSON.stringify({ uid: user.oid, utid: tid })).toString('base64url'),
+      },
+    };
+  }
+
   const oauthError = (status, error, description, extra = {}) => ({
     status,
     body: {
@@ -198,12 +298,19 @@ export async function startMockEntra(options = {}) {
     },
   });
 
+  /** A confidential client of the directory by client id: { secret, groups: [names or ids] }. */
+  function confidentialClient(clientId) {
+    if (clientId === directory.gatewayAppId) return { secret: directory.gatewayClientSecret, groups: [] };
+    return Object.values(directory.servicePrincipals ?? {}).find((sp) => sp.appId === clientId);
+  }
+
   /** The confidential client's authentication: secret, or a validated PS256 assertion. */
   async function authenticateClient(form, endpoint) {
     const clientId = form.get('client_id');
-    if (clientId !== directory.gatewayAppId) return 'unknown client_id';
+    const client = confidentialClient(clientId);
+    if (!client) return 'unknown client_id';
     if (form.has('client_secret')) {
-      return form.get('client_secret') === directory.gatewayClientSecret ? null : 'invalid client secret';
+      return form.get('client_secret') === client.secret ? null : 'invalid client secret';
     }
     if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
       return 'no client authentication';
@@ -238,21 +345,26 @@ export async function startMockEntra(options = {}) {
     stats.grants.push({ grant, scope });
     const now = Math.floor(Date.now() / 1000);
     const common = { aud: audience, iss: V1_ISSUER(tid), iat: now, nbf: now, exp: now + 3600, tid, ver: '1.0' };
-    const appid = { appid: directory.gatewayAppId, appidacr: form.has('client_secret') ? '1' : '2' };
+    const clientId = form.get('client_id');
+    const appid = { appid: clientId, appidacr: form.has('client_secret') ? '1' : '2' };
     if (grant === 'client_credentials') {
+      const groups = confidentialClient(clientId).groups.map((g) => directory.groups?.[g] ?? g);
       const token = await sign({
         ...common,
         ...appid,
-        oid: randomUUIDFor(`sp:${directory.gatewayAppId}`),
+        oid: randomUUIDFor(`sp:${clientId}`),
         idtyp: 'app',
         roles: [],
+        ...(groups.length ? { groups } : {}),
       });
       return {
         status: 200,
         body: { token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600, access_token: token },
       };
     }
-    if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer' && form.get('requested_token_use') === 'on_behalf_of') {
+    const obo =
+      grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer' && form.get('requested_token_use') === 'on_behalf_of';
+    if (obo && clientId === directory.gatewayAppId) {
       let user;
       try {
         const key = await importJWK({ kty: 'RSA', n: signing.jwk.n, e: signing.jwk.e }, 'RS256');
@@ -336,11 +448,22 @@ export async function startMockEntra(options = {}) {
   }
 
   await new Promise((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  if (tlsServer) await new Promise((resolve) => tlsServer.listen(0, options.host ?? '127.0.0.1', resolve));
   // Test runners start these in their config: unref so they never keep a finished run alive.
-  if (options.unref) server.unref();
+  if (options.unref) {
+    server.unref();
+    tlsServer?.unref();
+  }
   const address = server.address();
+  const tlsAddress = tlsServer?.address();
+  const stop = (s) =>
+    new Promise((resolve) => {
+      s.closeAllConnections?.();
+      s.close(() => resolve());
+    });
   return {
     url: `http://${address.address}:${address.port}`,
+    httpsUrl: tlsAddress ? `https://${tlsAddress.address}:${tlsAddress.port}` : undefined,
     mint,
     stats,
     get kid() {
@@ -357,11 +480,7 @@ export async function startMockEntra(options = {}) {
       if (keepOld) retired.push(signing);
       signing = await loadOrCreateKey(undefined);
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    close: () => Promise.all([server, tlsServer].filter(Boolean).map(stop)).then(() => undefined),
   };
 }
 

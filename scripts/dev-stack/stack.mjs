@@ -31,14 +31,23 @@ export async function freePort() {
 /**
  * Options: { gatewayPort, armPort, entraPort, persistTo, keyFile, vars: {extra wrangler vars},
  *            log: (line) => void, https: serve the gateway over https with wrangler's self-signed
- *            certificate (`--local-protocol https`; kubectl sends bearer tokens only over TLS) }.
+ *            certificate (`--local-protocol https`; kubectl sends bearer tokens only over TLS),
+ *            tls: a certificate { key, cert, keyFile, certFile } (PEM, e.g. from test-certificate.mjs)
+ *            that the gateway serves instead of wrangler's own (with `https`) and with which the mock
+ *            authority also listens over https (`entra.httpsUrl`: the Azure CLI accepts only an https
+ *            authority; the gateway keeps fetching keys from the http URL) }.
  * Returns { gatewayUrl, entra, arm, k8s, stop(), d1(sql) }.
  */
 export async function startStack(options = {}) {
   const log = options.log ?? (() => {});
   const persistTo = options.persistTo ?? join(ROOT, '.wrangler', 'state');
   mkdirSync(persistTo, { recursive: true });
-  const entra = await startMockEntra({ port: options.entraPort ?? 0, keyFile: options.keyFile, directory });
+  const entra = await startMockEntra({
+    port: options.entraPort ?? 0,
+    keyFile: options.keyFile,
+    directory,
+    tls: options.tls,
+  });
   const arm = await startDemoArm({ port: options.armPort ?? 0, tenantId: directory.tenantId });
   const k8s = await startMockKubernetes({ port: options.k8sPort ?? 0 });
   const gatewayPort = options.gatewayPort ?? (await freePort());
@@ -65,6 +74,9 @@ export async function startStack(options = {}) {
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(gatewayPort), '--persist-to', persistTo];
   args.push('--inspector-port', String(await freePort()));
   if (options.https) args.push('--local-protocol', 'https');
+  if (options.https && options.tls) {
+    args.push('--https-key-path', options.tls.keyFile, '--https-cert-path', options.tls.certFile);
+  }
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
   const child = spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';

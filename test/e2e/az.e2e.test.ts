@@ -1,40 +1,102 @@
 // The real Azure CLI (Debian's azure-cli) against the real `wrangler dev` gateway, a local mock
 // Entra authority and the demo Resource Manager — never the cloud. Isolated AZURE_CONFIG_DIR.
 //
-// What this proves: `az cloud register` fills the cloud from the gateway's metadata document
-// (authority and token audience = the gateway's App ID URI); `az rest` list / create / listKeys
-// (masked) / long-running delete with polling through the rewritten Location / a denied call.
-// What it cannot: `az login` — the CLI's MSAL accepts only an https authority and the mock is
-// http, so the tests pass a minted token with `--skip-authorization-header --headers`.
-import { mkdtempSync, rmSync } from 'node:fs';
+// What this proves:
+// - `az cloud register` fills the cloud from the gateway's metadata document (authority and token
+//   audience = the gateway's App ID URI); `az rest` list / create / listKeys (masked) / long-running
+//   delete with polling through the rewritten Location / a denied call, with minted tokens passed
+//   by `--skip-authorization-header --headers`;
+// - `az login` itself, as a user (`-u/-p`: MSAL's user realm discovery, then the password grant)
+//   and as a service principal (client secret), then `az group list` / `az group create` with the
+//   token az obtained and cached itself, audited under that user or app.
+// How `az login` reaches the mock: MSAL accepts only an https authority and, for any host it does
+// not know, first asks https://login.microsoftonline.com/common/discovery/instance. So the cloud's
+// authority is the real `https://login.microsoftonline.com`, and az runs with HTTPS_PROXY set to a
+// loopback CONNECT tunnel that sends only login.microsoftonline.com:443 to the mock's https
+// listener and refuses every other host; REQUESTS_CA_BUNDLE is a CA made for this run (openssl),
+// so az could not even complete TLS with the real Entra. The gateway is served over https with the
+// same certificate (azure-core sends bearer tokens only over TLS) and keeps reading keys from the
+// mock's http URL (ENTRA_AUTHORITY). Without openssl the stack is plain http and the login tests
+// skip. Not covered: interactive sign-in (browser, device code) and `az login` without --tenant.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack } from '../../scripts/dev-stack/stack.mjs';
+import { startConnectTunnel } from '../../scripts/dev-stack/connect-tunnel.mjs';
+import { directory, startStack } from '../../scripts/dev-stack/stack.mjs';
+import { createTestCertificate } from '../../scripts/dev-stack/test-certificate.mjs';
 import { installed, run } from './az-kubectl-run.ts';
 
 const SUB = '00000000-0000-4000-8000-00000000a2b1';
+const ENTRA_HOST = 'login.microsoftonline.com';
+const AZURE_CLI_APP_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
 const hasAz = installed('az');
+const hasOpenssl = installed('openssl');
 let stack: Awaited<ReturnType<typeof startStack>>;
+let tunnel: Awaited<ReturnType<typeof startConnectTunnel>>;
+let tls: ReturnType<typeof createTestCertificate> | undefined;
 let dir: string;
 let azEnv: Record<string, string>;
 
 beforeAll(async () => {
   if (!hasAz) return;
   dir = mkdtempSync(join(tmpdir(), 'edgeward-az-'));
+  if (hasOpenssl) {
+    mkdirSync(join(dir, 'tls'));
+    tls = createTestCertificate(join(dir, 'tls'), [ENTRA_HOST, '127.0.0.1', 'localhost']);
+  }
+  stack = await startStack({ persistTo: join(dir, 'state'), ...(tls ? { https: true, tls } : {}) });
+  const entraTls = stack.entra.httpsUrl
+    ? { host: '127.0.0.1', port: Number(new URL(stack.entra.httpsUrl).port) }
+    : null;
+  tunnel = await startConnectTunnel({ routes: entraTls ? { [`${ENTRA_HOST}:443`]: entraTls } : {} });
   azEnv = {
     AZURE_CONFIG_DIR: join(dir, 'azure'),
     AZURE_CORE_COLLECT_TELEMETRY: 'false',
     AZURE_CORE_ONLY_SHOW_ERRORS: 'true',
     AZURE_CORE_NO_COLOR: 'true',
+    // Every https request az makes goes to the tunnel (which refuses all but the mock authority),
+    // except to the gateway on loopback.
+    HTTPS_PROXY: tunnel.url,
+    https_proxy: tunnel.url,
+    HTTP_PROXY: '',
+    http_proxy: '',
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
+    ...(tls ? { REQUESTS_CA_BUNDLE: tls.caFile } : {}),
   };
-  stack = await startStack({ persistTo: join(dir, 'state') });
 }, 180_000);
 
 afterAll(async () => {
   await stack?.stop();
+  await tunnel?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A JSON request to the gateway from this process, trusting this run's CA when it is https. */
+function gatewayJson(
+  url: string,
+  token: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: unknown }> {
+  const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+  const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const headers = { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json' } : {}) };
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: init.method ?? 'GET', headers, ...(tls ? { ca: tls.ca } : {}) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
 
 const az = (...args: string[]) => run('az', args, azEnv);
 const azRest = (token: string, method: string, url: string, ...extra: string[]) =>
@@ -120,17 +182,14 @@ describe.skipIf(!hasAz)('Azure CLI through the gateway', () => {
     let approvalId = '';
     for (let attempt = 0; attempt < 40 && !approvalId; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      const listed = await fetch(`${stack.gatewayUrl}/_gateway/approvals?status=pending`, {
-        headers: { authorization: `Bearer ${approver}` },
-      });
-      const { approvals } = (await listed.json()) as { approvals: { approvalId: string; method: string }[] };
+      const listed = await gatewayJson(`${stack.gatewayUrl}/_gateway/approvals?status=pending`, approver);
+      const { approvals } = listed.body as { approvals: { approvalId: string; method: string }[] };
       approvalId = approvals.find((a) => a.method === 'DELETE')?.approvalId ?? '';
     }
     expect(approvalId).not.toBe('');
-    const decision = await fetch(`${stack.gatewayUrl}/_gateway/approvals/${approvalId}/decision`, {
+    const decision = await gatewayJson(`${stack.gatewayUrl}/_gateway/approvals/${approvalId}/decision`, approver, {
       method: 'POST',
-      headers: { authorization: `Bearer ${approver}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ decision: 'approve', reason: 'az e2e' }),
+      body: { decision: 'approve', reason: 'az e2e' },
     });
     expect(decision.status).toBe(200);
 
@@ -170,4 +229,133 @@ describe.skipIf(!hasAz)('Azure CLI through the gateway', () => {
     expect(denied.stderr).toContain('No policy rule allows this request.');
     expect(stack.arm.groups.has('not-allowed')).toBe(false);
   }, 60_000);
+});
+
+/** az with its own configuration directory: each sign-in starts from nothing. */
+const azIn =
+  (configDir: string) =>
+  (...args: string[]) =>
+    run('az', args, { ...azEnv, AZURE_CONFIG_DIR: join(dir, configDir) });
+
+/** Register and select the gateway as a cloud whose authority is Entra's public one (tunnelled here). */
+async function useGatewayCloud(az: ReturnType<typeof azIn>) {
+  const register = await az(
+    'cloud',
+    'register',
+    '-n',
+    'edgeward',
+    '--endpoint-resource-manager',
+    `${stack.gatewayUrl}/arm/`,
+    '--endpoint-active-directory',
+    `https://${ENTRA_HOST}`,
+  );
+  expect(register.code, register.stderr).toBe(0);
+  const select = await az('cloud', 'set', '-n', 'edgeward');
+  expect(select.code, select.stderr).toBe(0);
+}
+
+const requestIdOf = (debugOutput: string) => /'x-edgeward-request-id': '([^']+)'/i.exec(debugOutput)?.[1] ?? '';
+const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+
+describe.skipIf(!hasAz || !hasOpenssl)('az login against the mock authority, then through the gateway', () => {
+  it('signs a user in with az login -u/-p and reads and writes with the token az obtained', async () => {
+    const az = azIn('azure-user');
+    await useGatewayCloud(az);
+    const login = await az(
+      'login',
+      '-u',
+      'alice@contoso.com',
+      '-p',
+      directory.userPassword,
+      '--tenant',
+      directory.tenantId,
+      '-o',
+      'json',
+    );
+    expect(login.code, login.stderr).toBe(0);
+    expect(JSON.parse(login.stdout)).toEqual([
+      expect.objectContaining({ id: SUB, user: { name: 'alice@contoso.com', type: 'user' } }),
+    ]);
+    expect(stack.entra.stats.grants).toContainEqual({
+      grant: 'password',
+      scope: expect.stringContaining('api://edgeward-dev/.default'),
+    });
+
+    // The token az cached: issued by the mock to the Azure CLI for the gateway, naming alice.
+    const token = await az('account', 'get-access-token', '-o', 'json');
+    expect(token.code, token.stderr).toBe(0);
+    expect(claimsOf(JSON.parse(token.stdout).accessToken)).toMatchObject({
+      aud: 'api://edgeward-dev',
+      iss: `https://sts.windows.net/${directory.tenantId}/`,
+      appid: AZURE_CLI_APP_ID,
+      upn: 'alice@contoso.com',
+      groups: [directory.groups.readers, directory.groups.writers],
+    });
+
+    const list = await az('group', 'list', '-o', 'json', '--debug');
+    expect(list.code, list.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(list.stdout))).toBe(true);
+    expect(await finalRow(requestIdOf(list.stderr))).toMatchObject({
+      connection: 'arm',
+      method: 'GET',
+      status: 200,
+      subject_upn: 'alice@contoso.com',
+      actor_app_id: AZURE_CLI_APP_ID,
+    });
+
+    const create = await az('group', 'create', '-n', 'az-login-rg', '-l', 'northeurope', '-o', 'json');
+    expect(create.code, create.stderr).toBe(0);
+    expect(stack.arm.groups.has('az-login-rg')).toBe(true);
+
+    const logout = await az('logout');
+    expect(logout.code, logout.stderr).toBe(0);
+  }, 120_000);
+
+  it('signs a service principal in with az login --service-principal and reads as that app', async () => {
+    const app = directory.servicePrincipals['monitor-app'];
+    const az = azIn('azure-sp');
+    await useGatewayCloud(az);
+    const login = await az(
+      'login',
+      '--service-principal',
+      '-u',
+      app.appId,
+      '-p',
+      app.secret,
+      '--tenant',
+      directory.tenantId,
+      '-o',
+      'json',
+    );
+    expect(login.code, login.stderr).toBe(0);
+    expect(JSON.parse(login.stdout)).toEqual([
+      expect.objectContaining({ id: SUB, user: { name: app.appId, type: 'servicePrincipal' } }),
+    ]);
+    expect(stack.entra.stats.grants).toContainEqual({
+      grant: 'client_credentials',
+      scope: 'api://edgeward-dev/.default',
+    });
+
+    const list = await az('group', 'list', '-o', 'json', '--debug');
+    expect(list.code, list.stderr).toBe(0);
+    expect(await finalRow(requestIdOf(list.stderr))).toMatchObject({
+      method: 'GET',
+      status: 200,
+      actor_app_id: app.appId,
+      actor_app_only: 1,
+    });
+
+    // The app reads (readers group) but the starter policy gives apps without a human no writes.
+    const create = await az('group', 'create', '-n', 'az-sp-rg', '-l', 'northeurope');
+    expect(create.code).not.toBe(0);
+    expect(create.stderr).toContain('EDGEWARD_POLICY_DENIED');
+    expect(stack.arm.groups.has('az-sp-rg')).toBe(false);
+  }, 120_000);
+
+  it('tunnelled az to the mock authority only', () => {
+    // Every sign-in above went through the tunnel, to the mock; any other https host az tried
+    // (its version check probes https://azure.microsoft.com) was refused there.
+    expect(tunnel.tunnels.length).toBeGreaterThan(0);
+    expect(new Set(tunnel.tunnels)).toEqual(new Set([`${ENTRA_HOST}:443`]));
+  });
 });
