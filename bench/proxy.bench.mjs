@@ -22,11 +22,14 @@ import { ROOT, startBareWorker, startStack } from '../scripts/dev-stack/stack.mj
 const DURATION = Number(process.env.BENCH_SECONDS ?? '10');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const ROUNDS = 2;
+/** Latency: this many short sequential runs per target, interleaved, samples pooled. */
+const LATENCY_ROUNDS = 6;
+const LATENCY_SECONDS = 2;
 const AUTOCANNON = join(ROOT, 'node_modules', '.bin', 'autocannon');
 
 /**
- * One keep-alive connection, one request at a time, for `seconds`: per-request latency measured
- * here with sub-millisecond resolution (autocannon's histogram has whole milliseconds).
+ * One keep-alive connection, one request at a time, for `seconds`: per-request latencies (ms)
+ * measured here with sub-millisecond resolution (autocannon's histogram has whole milliseconds).
  */
 async function sequential(url, headers, seconds) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -47,10 +50,10 @@ async function sequential(url, headers, seconds) {
     if (status !== 200) failures++;
   }
   agent.destroy();
-  times.sort((a, b) => a - b);
-  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-  return { count: times.length, failures, p50: at(0.5), p99: at(0.99) };
+  return { times, failures };
 }
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 function load(url, headers, seconds) {
   return new Promise((resolve, reject) => {
@@ -88,34 +91,48 @@ try {
     edgeward: [`${stack.gatewayUrl}${path}`, { authorization: `Bearer ${token}` }],
     'edgeward, REQUEST_LOG=off': [`${quiet.gatewayUrl}${path}`, { authorization: `Bearer ${quietToken}` }],
   };
-  // Warm each (JIT, key cache, D1), then measure each ROUNDS times, interleaved, keeping the best.
+  // Warm each (JIT, key cache, D1). Throughput: ROUNDS saturated runs per target, interleaved,
+  // keeping the best. Latency: LATENCY_ROUNDS short sequential runs per target, interleaved so
+  // that drift on a noisy machine hits every target alike, with all samples pooled.
   for (const [url, headers] of Object.values(targets)) await load(url, headers, 2);
-  const best = { throughput: {}, latency: {} };
+  const best = {};
+  const samples = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, [url, headers]] of Object.entries(targets)) {
       const saturated = await load(url, headers, DURATION);
-      const single = await sequential(url, headers, DURATION);
       if (saturated.non2xx > 0 || saturated.errors > 0)
         console.log(`${name}: ${saturated.non2xx} non-2xx, ${saturated.errors} errors`);
-      if (single.failures > 0) console.log(`${name}: ${single.failures} of ${single.count} sequential requests failed`);
-      if (!best.throughput[name] || saturated.requests.average > best.throughput[name].requests.average)
-        best.throughput[name] = saturated;
-      if (!best.latency[name] || single.p50 < best.latency[name].p50) best.latency[name] = single;
+      if (!best[name] || saturated.requests.average > best[name].requests.average) best[name] = saturated;
     }
   }
-  console.log(`GET ${path} — ${DURATION} s per run, best of ${ROUNDS}`);
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
+    for (const [name, [url, headers]] of Object.entries(targets)) {
+      const single = await sequential(url, headers, LATENCY_SECONDS);
+      if (single.failures > 0) console.log(`${name}: ${single.failures} sequential requests failed`);
+      samples[name].push(...single.times);
+    }
+  }
+  const latency = Object.fromEntries(
+    Object.entries(samples).map(([name, times]) => {
+      const sorted = times.sort((a, b) => a - b);
+      return [name, { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), count: sorted.length }];
+    }),
+  );
+  console.log(
+    `GET ${path} — throughput: best of ${ROUNDS} × ${DURATION} s; latency: ${LATENCY_ROUNDS} × ${LATENCY_SECONDS} s interleaved, pooled`,
+  );
   console.log(
     `load average during the run: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} on ${cpus().length} cores`,
   );
-  const base = { t: best.throughput.bare, l: best.latency.bare };
+  const base = { t: best.bare, l: latency.bare };
   const fmt = (n) => n.toFixed(2).padStart(6);
   console.log(`${''.padEnd(26)} ${CONNECTIONS} connections        1 connection`);
   console.log(`${''.padEnd(26)} req/s  of bare     median    p99   added median  added p99`);
   for (const name of Object.keys(targets)) {
-    const t = best.throughput[name];
-    const l = best.latency[name];
+    const t = best[name];
+    const l = latency[name];
     console.log(
       `${name.padEnd(26)} ${String(Math.round(t.requests.average)).padStart(5)}  ${((t.requests.average / base.t.requests.average) * 100).toFixed(1).padStart(5)}%  ` +
         `${fmt(l.p50)} ${fmt(l.p99)}   ${fmt(l.p50 - base.l.p50)}   ${fmt(l.p99 - base.l.p99)}  ms`,
