@@ -42,6 +42,7 @@ import {
 import { evaluatePolicy } from './policy/index.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
 import {
+  type BodyEnd,
   checkDeclaredLength,
   clientResponseHeaders,
   credentialMode,
@@ -292,29 +293,26 @@ export async function proxyRequest(
       audit.finish({ outcome: 'completed', bytesOut: 0 }, deps.now());
       return new Response(null, { status: upstream.status, headers });
     }
-    const observed = observeBody(
-      responseBody,
-      (end) => {
-        const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
-        if (end.kind === 'completed') {
-          audit.finish({ outcome: 'completed', bytesOut: end.bytes, ...masked }, deps.now());
-        } else if (end.kind === 'client_aborted') {
-          audit.finish({ outcome: 'client_aborted', bytesOut: end.bytes, ...masked }, deps.now());
-        } else {
-          const isMask = end.error instanceof Error && end.error.name === 'MaskError';
-          audit.finish(
-            {
-              outcome: isMask ? 'mask_error' : 'upstream_error',
-              bytesOut: end.bytes,
-              detail: end.error instanceof Error ? end.error.message : 'stream error',
-              ...masked,
-            },
-            deps.now(),
-          );
-        }
-      },
-      decorated.transform,
-    );
+    const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
+    const onBodyEnd = (end: BodyEnd) => {
+      if (end.kind === 'completed') {
+        audit.finish({ outcome: 'completed', bytesOut: end.bytes, ...masked }, deps.now());
+      } else if (end.kind === 'client_aborted') {
+        audit.finish({ outcome: 'client_aborted', bytesOut: end.bytes, ...masked }, deps.now());
+      } else {
+        const isMask = end.error instanceof Error && end.error.name === 'MaskError';
+        audit.finish(
+          {
+            outcome: isMask ? 'mask_error' : 'upstream_error',
+            bytesOut: end.bytes,
+            detail: end.error instanceof Error ? end.error.message : 'stream error',
+            ...masked,
+          },
+          deps.now(),
+        );
+      }
+    };
+    const observed = observeBody(responseBody, onBodyEnd, decorated.transform);
     return new Response(observed, { status: upstream.status, headers });
   } catch (thrown) {
     const error = toEdgewardError(thrown);
