@@ -293,8 +293,9 @@ export async function proxyRequest(
       audit.finish({ outcome: 'completed', bytesOut: 0 }, deps.now());
       return new Response(null, { status: upstream.status, headers });
     }
-    const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
     const onBodyEnd = (end: BodyEnd) => {
+      // Read at the end: the masker fills its report while the body streams.
+      const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
       if (end.kind === 'completed') {
         audit.finish({ outcome: 'completed', bytesOut: end.bytes, ...masked }, deps.now());
       } else if (end.kind === 'client_aborted') {
