@@ -75,12 +75,12 @@ export async function proxyRequest(
   deps: PipelineDeps,
 ): Promise<Response> {
   const requestId = crypto.randomUUID();
-  const audit = new RequestAudit(request, requestId, auditSink(deps.env, deps.waitUntil), deps.now());
+  const url = new URL(request.url);
+  const audit = new RequestAudit(request, requestId, auditSink(deps.env, deps.waitUntil), deps.now(), url);
   const record = audit.record;
   let kubernetesErrors = false;
   try {
     const gateway = await gatewayPromise;
-    const url = new URL(request.url);
     const metadata = metadataResponse(request.method, url, gateway.policy.connections, gateway.config, requestId);
     if (metadata) {
       // Public discovery document for `az cloud register` (src/proxy/metadata-endpoints.ts).

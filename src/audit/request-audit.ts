@@ -33,8 +33,7 @@ export class RequestAudit {
   #finished = false;
   readonly #beforeFinish: (() => Partial<AuditRecord>)[] = [];
 
-  constructor(request: Request, requestId: string, sink: AuditSink, nowMs: number) {
-    const url = new URL(request.url);
+  constructor(request: Request, requestId: string, sink: AuditSink, nowMs: number, url = new URL(request.url)) {
     this.#sink = sink;
     this.#startedMs = nowMs;
     const cf = (request as { cf?: { colo?: unknown } }).cf;
