@@ -15,6 +15,7 @@ import {
   type AuditFilters,
   auditSigner,
   decodeCursor,
+  FILTER_NAMES,
   listDigests,
   queryAuditEvents,
   type StoredRow,
@@ -39,30 +40,19 @@ const TIME = /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/;
 
 function parseFilters(query: (name: string) => string | undefined): AuditFilters {
   const filters: AuditFilters = {};
-  for (const name of ['from', 'to'] as const) {
+  for (const name of FILTER_NAMES) {
     const value = query(name);
     if (value === undefined) continue;
-    if (!TIME.test(value))
-      throw badRequest(`${name} must be an ISO 8601 UTC time (2026-11-27 or 2026-11-27T08:00:00Z).`);
-    filters[name] = value;
-  }
-  for (const name of [
-    'subject',
-    'actor',
-    'connection',
-    'operation',
-    'resource',
-    'decision',
-    'approval',
-    'outcome',
-  ] as const) {
-    const value = query(name);
-    if (value !== undefined && value !== '') filters[name] = value.slice(0, 1024);
-  }
-  const status = query('status');
-  if (status !== undefined) {
-    if (!/^\d{3}$/.test(status)) throw badRequest('status must be a 3-digit HTTP status.');
-    filters.status = Number(status);
+    if (name === 'from' || name === 'to') {
+      if (!TIME.test(value))
+        throw badRequest(`${name} must be an ISO 8601 UTC time (2026-11-27 or 2026-11-27T08:00:00Z).`);
+      filters[name] = value;
+    } else if (name === 'status') {
+      if (!/^\d{3}$/.test(value)) throw badRequest('status must be a 3-digit HTTP status.');
+      filters.status = Number(value);
+    } else if (value !== '') {
+      filters[name] = value.slice(0, 1024);
+    }
   }
   return filters;
 }
