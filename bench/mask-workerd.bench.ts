@@ -3,60 +3,13 @@
 // one request to `wrangler dev`, timed from Node around the request (a Worker's own clock stands
 // still while it computes). The Worker builds its input pool on a first request, excluded here. workerd has
 // no memory API, so peak memory is measured by the Node benchmark only. Figures, not assertions.
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { startWranglerDev } from '../scripts/dev-stack/stack.mjs';
 
-const ROOT = join(import.meta.dirname, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const port = await freePort();
-const child = spawn(
-  join(ROOT, 'node_modules', '.bin', 'wrangler'),
-  [
-    'dev',
-    '-c',
-    'bench/mask-workerd.wrangler.toml',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--inspector-port',
-    String(await freePort()),
-  ],
-  {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  },
-);
-let output = '';
-child.stdout?.on('data', (d) => {
-  output += d;
+const worker = await startWranglerDev({
+  args: ['-c', 'bench/mask-workerd.wrangler.toml'],
+  ready: async (url: string) => (await fetch(`${url}/?mode=warm&mb=1`)).ok,
 });
-child.stderr?.on('data', (d) => {
-  output += d;
-});
-const url = `http://127.0.0.1:${port}`;
-for (const deadline = Date.now() + 90_000; ; ) {
-  if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${output}`);
-  try {
-    if ((await fetch(`${url}/?mode=warm&mb=1`)).ok) break;
-  } catch {}
-  if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${output}`);
-  await new Promise((r) => setTimeout(r, 250));
-}
+const url = worker.url;
 try {
   const call = async (mode: string) => {
     const start = performance.now();
@@ -99,5 +52,5 @@ try {
     row('masker vs whole body', `${(masker.mbps / whole.mbps).toFixed(1)}×`);
   }
 } finally {
-  if (child.pid) process.kill(-child.pid, 'SIGTERM');
+  await worker.stop();
 }

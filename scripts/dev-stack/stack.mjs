@@ -15,6 +15,7 @@ import { startMockKubernetes } from './mock-k8s.mjs';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const directory = JSON.parse(readFileSync(join(ROOT, 'scripts/dev-stack/directory.json'), 'utf8'));
 const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -26,6 +27,52 @@ export async function freePort() {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `wrangler dev` on a loopback port (`port`, or a free one) with `args`, in its own process group,
+ * waited for until `ready(url)` resolves true (90 s; `wrangler dev` exiting first is an error with
+ * its output). Returns { url, output(), stop() }; `stop` ends the whole group (SIGTERM, then
+ * SIGKILL after 5 s). Used for the gateway, the bare baseline Worker and the workerd mask bench.
+ * @param {{ args?: string[], port?: number, https?: boolean, ready: (url: string) => Promise<boolean>,
+ *           log?: (line: string) => void }} options
+ */
+export async function startWranglerDev({ args = [], port, https = false, ready, log = () => {} }) {
+  const listen = port ?? (await freePort());
+  const child = spawn(
+    WRANGLER,
+    ['dev', '--ip', '127.0.0.1', '--port', String(listen), '--inspector-port', String(await freePort()), ...args],
+    { cwd: ROOT, env: WRANGLER_ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  const collect = (d) => {
+    output += d;
+    log(String(d).trimEnd());
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const url = `${https ? 'https' : 'http'}://127.0.0.1:${listen}`;
+  const stop = async () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+    await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  };
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
+    try {
+      if (await ready(url)) return { url, output: () => output, stop };
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not become ready in 90 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**
@@ -50,12 +97,10 @@ export async function startStack(options = {}) {
   });
   const arm = await startDemoArm({ port: options.armPort ?? 0, tenantId: directory.tenantId });
   const k8s = await startMockKubernetes({ port: options.k8sPort ?? 0 });
-  const gatewayPort = options.gatewayPort ?? (await freePort());
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: process.env.CI ?? 'true', NO_COLOR: '1' };
 
   const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'AUDIT_DB', '--local', '--persist-to', persistTo], {
     cwd: ROOT,
-    env,
+    env: WRANGLER_ENV,
     encoding: 'utf8',
   });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
@@ -71,48 +116,31 @@ export async function startStack(options = {}) {
     ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
     ...options.vars,
   };
-  const args = ['dev', '--ip', '127.0.0.1', '--port', String(gatewayPort), '--persist-to', persistTo];
-  args.push('--inspector-port', String(await freePort()));
+  const args = ['--persist-to', persistTo];
   if (options.https) args.push('--local-protocol', 'https');
   if (options.https && options.tls) {
     args.push('--https-key-path', options.tls.keyFile, '--https-cert-path', options.tls.certFile);
   }
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  child.stdout.on('data', (d) => {
-    output += d;
-    log(String(d).trimEnd());
-  });
-  child.stderr.on('data', (d) => {
-    output += d;
-    log(String(d).trimEnd());
-  });
-  const gatewayUrl = `${options.https ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
-
-  const stop = async () => {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-    await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-    await Promise.all([entra.close(), arm.close(), k8s.close()]);
-  };
-
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
-    try {
-      if (await healthy(`${gatewayUrl}/_gateway/health`)) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`wrangler dev did not become healthy in 90 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  const closeMocks = () => Promise.all([entra.close(), arm.close(), k8s.close()]);
+  let gateway;
+  try {
+    gateway = await startWranglerDev({
+      args,
+      port: options.gatewayPort,
+      https: options.https,
+      log,
+      ready: (url) => healthy(`${url}/_gateway/health`),
+    });
+  } catch (error) {
+    await closeMocks();
+    throw error;
   }
+  const gatewayUrl = gateway.url;
+  const stop = async () => {
+    await gateway.stop();
+    await closeMocks();
+  };
 
   /** Run SQL against the same local D1 the gateway uses (JSON results). */
   const d1 = (sql) => {
@@ -120,7 +148,7 @@ export async function startStack(options = {}) {
       WRANGLER,
       ['d1', 'execute', 'AUDIT_DB', '--local', '--persist-to', persistTo, '--json', '--command', sql],
       // Load tests read tens of thousands of rows: far more than spawnSync's 1 MiB default buffer.
-      { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
+      { cwd: ROOT, env: WRANGLER_ENV, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 },
     );
     if (result.status !== 0) throw new Error(`d1 execute failed: ${result.stderr}`);
     return JSON.parse(result.stdout)[0].results;
@@ -150,39 +178,14 @@ function healthy(url) {
  * `wrangler dev` on the same runtime and upstream as the gateway, with no auth, policy or audit.
  */
 export async function startBareWorker(upstream) {
-  const port = await freePort();
-  const child = spawn(
-    WRANGLER,
-    [
-      'dev',
-      '--config',
-      join(ROOT, 'bench/bare-worker/wrangler.toml'),
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(await freePort()),
-      '--var',
-      `UPSTREAM:${upstream}`,
-    ],
-    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, stdio: 'ignore', detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
+  const bare = await startWranglerDev({
+    args: ['--config', join(ROOT, 'bench/bare-worker/wrangler.toml'), '--var', `UPSTREAM:${upstream}`],
+    ready: async (url) => (await fetch(`${url}/arm/subscriptions`)).ok,
+  });
   const stop = async () => {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-    await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+    await bare.stop();
     // wrangler bundles next to the config; leave no build output in the tree (Biome would lint it).
     rmSync(join(ROOT, 'bench/bare-worker/.wrangler'), { recursive: true, force: true });
   };
-  for (let i = 0; i < 360; i++) {
-    try {
-      if ((await fetch(`${url}/arm/subscriptions`)).ok) return { url, stop };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await stop();
-  throw new Error('bare worker did not start');
+  return { url: bare.url, stop };
 }
