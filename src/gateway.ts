@@ -20,6 +20,7 @@ import { envVars } from './env-vars.ts';
 import { EdgewardError } from './errors.ts';
 import { latestActivation, storedBundle } from './policy/bundle-store.ts';
 import { type CompiledPolicy, compilePolicy, openSignedBundle } from './policy/index.ts';
+import { latestByKey } from './util/latest-by-key.ts';
 
 export interface Gateway {
   config: GatewayConfig;
@@ -35,7 +36,7 @@ export interface Gateway {
 
 export const POLICY_REFRESH_MS = 15_000;
 
-let cached: { key: string; gateway: Promise<Gateway> } | undefined;
+const gatewayFor = latestByKey<Gateway>();
 
 export async function loadGateway(env: Env): Promise<Gateway> {
   const gateway = await loadIsolateGateway(env);
@@ -78,15 +79,7 @@ export async function resolvePolicy(gateway: Gateway, env: Env, digest: string):
 
 function loadIsolateGateway(env: Env): Promise<Gateway> {
   const { vars, key } = envVars(env);
-  if (cached?.key !== key) {
-    const gateway = buildGateway(vars);
-    cached = { key, gateway };
-    // A failed build is not cached: the next request tries again (and fails the same way).
-    gateway.catch(() => {
-      if (cached?.gateway === gateway) cached = undefined;
-    });
-  }
-  return cached.gateway;
+  return gatewayFor(key, () => buildGateway(vars));
 }
 
 async function buildGateway(vars: Record<string, unknown>): Promise<Gateway> {

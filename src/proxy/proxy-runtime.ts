@@ -14,6 +14,7 @@
 import * as v from 'valibot';
 import { envVars } from '../env-vars.ts';
 import { misconfigured } from '../errors.ts';
+import { latestByKey } from '../util/latest-by-key.ts';
 import { type ClientAuthentication, EntraTokenClient, TokenCache } from './credentials/index.ts';
 
 const Int = (fallback: string, min: number, max: number) =>
@@ -44,19 +45,11 @@ export interface ProxyRuntime {
   secret(name: string): string | undefined;
 }
 
-let cached: { key: string; runtime: Promise<ProxyRuntime> } | undefined;
+const runtimeFor = latestByKey<ProxyRuntime>();
 
 export function loadProxyRuntime(env: Env, authority: string): Promise<ProxyRuntime> {
-  const { vars: strings, key: varsKey } = envVars(env);
-  const key = `${authority}\n${varsKey}`;
-  if (cached?.key !== key) {
-    const runtime = buildRuntime(strings, authority);
-    cached = { key, runtime };
-    runtime.catch(() => {
-      if (cached?.runtime === runtime) cached = undefined;
-    });
-  }
-  return cached.runtime;
+  const { vars: strings, key } = envVars(env);
+  return runtimeFor(`${authority}\n${key}`, () => buildRuntime(strings, authority));
 }
 
 async function buildRuntime(vars: Readonly<Record<string, string>>, authority: string): Promise<ProxyRuntime> {
