@@ -78,7 +78,7 @@ export class Authenticator {
     const header = this.#options.subjectTokenHeader;
     const subjectToken = headers.get(header);
     if (subjectToken === null) return this.#withGroups(actor, context.nowMs);
-    if (actor.subject !== null) {
+    if (!actor.actor.appOnly || actor.subject !== null) {
       throw subjectTokenInvalid(header, 'sent with a delegated bearer token (only app-only tokens act for a human)');
     }
     const human = await this.verify(subjectToken.trim(), context);

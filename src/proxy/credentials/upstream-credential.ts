@@ -9,6 +9,7 @@
  * claims challenge → 401 with the challenge, no human for OBO → 403, anything else → 503.
  */
 import type { Principal } from '../../auth/index.ts';
+import { tokenDigest } from '../../auth/token-digest.ts';
 import { misconfigured } from '../../errors.ts';
 import type { ConnectionSource } from '../../policy/schema.ts';
 import { claimsChallenge, credentialUnavailable } from '../errors.ts';
@@ -84,7 +85,11 @@ export async function upstreamCredential(context: CredentialContext, deps: Crede
         const assertion = context.callerToken;
         // An exchanged token never outlives the caller's own: after that, the human must be re-verified.
         const callerExpiry = principal.expiresAt * 1000;
-        result = await deps.cache.get(`obo|${principal.tenantId}|${subject.objectId}|${scope}`, nowMs, async () => {
+        // Keyed by the caller's token, not the person: an exchanged token carries the conditions of
+        // the sign-in it came from (client app, MFA, answered claims), so another token of the same
+        // user — another app, a weaker sign-in — must go to Entra itself (and meet its challenges).
+        const key = `obo|${tokenDigest(assertion)}|${scope}`;
+        result = await deps.cache.get(key, nowMs, async () => {
           const exchanged = await tokens.onBehalfOf(principal.tenantId, assertion, scope, nowMs);
           if (!exchanged.ok || exchanged.token.expiresAt <= callerExpiry) return exchanged;
           return { ok: true, token: { ...exchanged.token, expiresAt: callerExpiry } };

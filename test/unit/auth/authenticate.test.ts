@@ -155,6 +155,11 @@ describe('Authenticator: agent on behalf of a human (subject-token header)', () 
       /delegated bearer/,
     ],
     [
+      'a subject token with a delegated bearer token that carries no oid',
+      async () => [await sign(key, v2UserClaims({ oid: undefined })), await sign(key, v2UserClaims())],
+      /delegated bearer/,
+    ],
+    [
       'a subject token from another tenant',
       async () => [
         await sign(key, appOnlyClaims()),

@@ -77,7 +77,7 @@ describe('upstreamCredential', () => {
     );
   });
 
-  it('on_behalf_of exchanges once per subject and scope, and refuses app-only callers', async () => {
+  it('on_behalf_of exchanges once per caller token and scope, and refuses app-only callers', async () => {
     const { deps: d, grants } = deps();
     const connection = conn({ mode: 'on_behalf_of', scope: 'https://management.azure.com/.default' });
     const first = await upstreamCredential({ connection, principal: human, callerToken: 'caller', nowMs: NOW }, d);
@@ -97,6 +97,15 @@ describe('upstreamCredential', () => {
     await upstreamCredential({ connection, principal: shortLived, callerToken: 't', nowMs: NOW + 240_000 }, d);
     expect(grants).toHaveLength(1);
     await upstreamCredential({ connection, principal: shortLived, callerToken: 't', nowMs: NOW + 360_000 }, d);
+    expect(grants).toHaveLength(2);
+  });
+
+  it('never hands the exchange made for one caller token to another token of the same person', async () => {
+    // Another app, or a weaker sign-in, of the same user must meet Entra's own conditions.
+    const { deps: d, grants } = deps();
+    const connection = conn({ mode: 'on_behalf_of', scope: 's/.default' });
+    await upstreamCredential({ connection, principal: human, callerToken: 'token-from-cli', nowMs: NOW }, d);
+    await upstreamCredential({ connection, principal: human, callerToken: 'token-from-other-app', nowMs: NOW }, d);
     expect(grants).toHaveLength(2);
   });
 
