@@ -9,6 +9,7 @@
  * subresources `pods/exec`, `pods/attach` and `pods/portforward` are always `create`, whatever the
  * method: a WebSocket session (kubectl ≥ 1.30) opens with a GET, yet it runs commands, and
  * Kubernetes itself authorizes those upgrades as `create` — a rule allowing `get` must not allow them.
+ * The legacy prefixes `/api/v1/watch/…` and `/api/v1/proxy/…` give the verbs `watch` and `proxy`.
  */
 
 /** Subresources that open an interactive session: always the `create` verb. */
@@ -49,6 +50,13 @@ export function deriveKubernetesFacts(method: string, path: string, query: URLSe
       isResourceRequest: false,
     };
   }
+  // The API server's legacy special verbs: `/api/v1/watch/…` and `/api/v1/proxy/…` name the verb
+  // first and the resource after it (deprecated, still served) — derive them as it does.
+  let specialVerb: string | undefined;
+  if ((rest[0] === 'watch' || rest[0] === 'proxy') && rest.length >= 2) {
+    specialVerb = rest[0];
+    rest = rest.slice(1);
+  }
   let namespace = '';
   if (rest[0] === 'namespaces' && rest.length >= 2) {
     namespace = rest[1] as string;
@@ -61,7 +69,10 @@ export function deriveKubernetesFacts(method: string, path: string, query: URLSe
   const name = rest[1] ?? '';
   const subresource = rest[2] ?? '';
   let verb: string;
-  switch (resource === 'pods' && SESSION_SUBRESOURCES.has(subresource) ? 'POST' : method) {
+  switch (specialVerb ? 'SPECIAL' : resource === 'pods' && SESSION_SUBRESOURCES.has(subresource) ? 'POST' : method) {
+    case 'SPECIAL':
+      verb = specialVerb as string;
+      break;
     case 'GET':
     case 'HEAD':
       verb = name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';

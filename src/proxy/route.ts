@@ -6,7 +6,8 @@
  * Contract: the upstream origin comes only from configuration, never from the request (no SSRF).
  * The path that policy, audit and the upstream see is the same string. Paths whose meaning could
  * differ between the gateway and the upstream (encoded slashes or backslashes, double encoding,
- * dot segments that survived URL parsing) are refused rather than guessed at.
+ * dot segments that survived URL parsing) are refused rather than guessed at; percent-encoded
+ * unreserved characters are decoded first, so every stage sees one spelling of each name.
  */
 import type { ConnectionSource } from '../policy/schema.ts';
 
@@ -50,11 +51,24 @@ export function routeRequest(
     path = slash === -1 ? '/' : url.pathname.slice(slash);
     prefix = `/${connection.name}`;
   }
+  // One spelling of the path for policy, audit and upstream: percent-encoded unreserved characters
+  // (`%65xec`, `%2E%2E`) are decoded (RFC 3986 §6.2.2.2) — the upstream decodes them anyway — so a
+  // rule naming `exec` or `secrets` cannot be stepped around; the checks below run on the result.
+  path = normalizePercentEncoding(path);
   if (AMBIGUOUS.test(path) || /(^|\/)\.\.?(\/|$)/.test(path) || path.includes('//')) {
     return { ok: false, reason: 'ambiguous_path', connectionName: connection.name };
   }
   const upstreamBase = (upstreamOverrides.get(connection.name) ?? connection.upstream).replace(/\/+$/, '');
   return { ok: true, route: { connection, upstreamBase, path, search: url.search, prefix } };
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+function normalizePercentEncoding(path: string): string {
+  return path.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return UNRESERVED.test(char) ? char : escape.toUpperCase();
+  });
 }
 
 function decodeURIComponentSafe(value: string): string | undefined {

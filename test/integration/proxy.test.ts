@@ -227,6 +227,19 @@ describe('proxy: Kubernetes', () => {
     });
   });
 
+  it('sees through a percent-encoded spelling: %65xec is exec, %73ecrets is secrets', async () => {
+    const token = await reader();
+    const exec = await gateway('/k8s/api/v1/namespaces/default/pods/web-0/%65xec?command=sh', {
+      token,
+      headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'v5.channel.k8s.io' },
+    });
+    expect(exec.status).toBe(403);
+    expect(await auditRow(requestId(exec))).toMatchObject({ operation: 'k8s:create pods/exec', decision: 'deny' });
+    const secret = await gateway('/k8s/api/v1/namespaces/default/%73ecrets/db-credentials', { token });
+    expect(secret.status).toBe(200);
+    expect(((await secret.json()) as { data: unknown }).data).toBe('***');
+  });
+
   it('refuses a WebSocket upgrade where policy requires masking (frames cannot be masked)', async () => {
     // Secrets are masked by the starter policy; a watch over WebSocket would bypass the masker.
     const response = await gateway('/k8s/api/v1/namespaces/default/secrets?watch=1', {

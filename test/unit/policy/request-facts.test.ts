@@ -71,6 +71,9 @@ describe('Kubernetes request attributes, like Kubernetes RBAC', () => {
     ['GET', '/api/v1/namespaces/dev/pods/p1/attach', '', { verb: 'create', resource: 'pods/attach' }],
     ['GET', '/api/v1/namespaces/dev/pods/p1/portforward', '', { verb: 'create', resource: 'pods/portforward' }],
     ['GET', '/api/v1/namespaces/dev/pods/p1/log', '', { verb: 'get', resource: 'pods/log' }],
+    // The legacy special-verb prefixes name the verb first (still served by the API server).
+    ['GET', '/api/v1/watch/namespaces/prod/secrets', '', { verb: 'watch', resource: 'secrets', namespace: 'prod' }],
+    ['GET', '/api/v1/proxy/nodes/n1', '', { verb: 'proxy', resource: 'nodes', name: 'n1' }],
     ['DELETE', '/api/v1/namespaces/dev/secrets', '', { verb: 'deletecollection', resource: 'secrets' }],
     [
       'PATCH',

@@ -31,6 +31,19 @@ describe('routeRequest', () => {
     },
   );
 
+  it('decodes percent-encoded unreserved characters, so every stage sees one spelling', () => {
+    // `%65xec` is `exec` and `%73ecrets` is `secrets` to the upstream; policy must see the same.
+    expect(route('/arm/pods/web/%65xec')).toMatchObject({ ok: true, route: { path: '/pods/web/exec' } });
+    expect(route('/arm/namespaces/prod/%73ecrets')).toMatchObject({
+      ok: true,
+      route: { path: '/namespaces/prod/secrets' },
+    });
+    // Other escapes stay escaped (upper-cased); an encoded dot inside a name is just a dot.
+    expect(route('/arm/rg/my%2fgroup')).toMatchObject({ ok: false, reason: 'ambiguous_path' });
+    expect(route('/arm/rg/my%c3%a9group')).toMatchObject({ ok: true, route: { path: '/rg/my%C3%A9group' } });
+    expect(route('/arm/rg/v1%2E2')).toMatchObject({ ok: true, route: { path: '/rg/v1.2' } });
+  });
+
   it('never lets the client choose the upstream host', () => {
     const result = route('/arm/@evil.test/x');
     expect(result.ok && result.route.upstreamBase).toBe('http://127.0.0.1:1');
