@@ -13,27 +13,26 @@ import { createMasker, DETECTOR_NAMES, EMPTY_MASK, MaskError } from '../mask/ind
 
 export const REQUEST_BODY_CAP = 8 * 1024;
 
-/** Member names whose values never reach the audit row, in addition to the policy's mask keys. */
+/**
+ * Member names (case-insensitive, `*` wildcards) whose values never reach the audit row or an
+ * approver, in addition to the policy's mask keys: a whole object or array under such a name is
+ * masked (`protectedSettings`, a Kubernetes Secret's `data`/`stringData`, ARM `{"value": …}`
+ * parameters). Over-masking a kept copy costs little; a second copy of a secret costs a lot.
+ */
 export const BODY_SECRET_KEYS = [
-  'password',
-  'adminPassword',
-  'secret',
-  'clientSecret',
-  'client_secret',
-  'key',
-  'keys',
-  'primaryKey',
-  'secondaryKey',
-  'connectionString',
-  'connectionStrings',
-  'token',
-  'accessToken',
-  'refresh_token',
-  'sasToken',
+  '*password*',
+  '*secret*',
+  '*key',
+  '*keys',
+  '*token',
+  '*credential*',
+  '*connectionstring*',
+  '*certificate*',
   'value',
-  'certificate',
-  'privateKey',
   'customData',
+  'protectedSettings',
+  'data',
+  'stringData',
 ];
 
 export interface CapturedBody {
@@ -72,6 +71,11 @@ export function capturedFromBytes(data: ArrayBuffer | Uint8Array, cap: number): 
 
 export function maskedBody(captured: CapturedBody, extraKeys: readonly string[] = []): string | undefined {
   if (captured.bytes === 0) return undefined;
+  return maskedJsonPrefix(captured, extraKeys) ?? `[body not kept: not JSON, ${captured.bytes} bytes]`;
+}
+
+/** The captured prefix with every secret masked, or undefined when it is not JSON. */
+export function maskedJsonPrefix(captured: CapturedBody, extraKeys: readonly string[] = []): string | undefined {
   const parts: Uint8Array[] = [];
   try {
     // Known secret member names, the policy's own mask keys, and every value detector: a body
@@ -84,7 +88,7 @@ export function maskedBody(captured: CapturedBody, extraKeys: readonly string[] 
     parts.push(...masker.push(captured.prefix));
     if (!captured.truncated) parts.push(...masker.end());
   } catch (error) {
-    if (error instanceof MaskError) return `[body not kept: not JSON, ${captured.bytes} bytes]`;
+    if (error instanceof MaskError) return undefined;
     throw error;
   }
   const decoder = new TextDecoder();

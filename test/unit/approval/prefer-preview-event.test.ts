@@ -31,6 +31,17 @@ describe('bodyPreview', () => {
     expect(bodyPreview(new ArrayBuffer(0), [])).toBeUndefined();
   });
 
+  it('masks what approvers must not see: objects under credential names, secrets in values', () => {
+    const body = {
+      parameters: { adminPassword: { value: 'P@ssw0rd' } },
+      properties: { administratorLoginPassword: 'Hunter2-Pa55', sharedKey: 'vpn-psk' },
+      note: 'Server=x;Database=y;User Id=u;Password=hunter2;',
+    };
+    const preview = bodyPreview(bytes(JSON.stringify(body)), []) ?? '';
+    for (const secret of ['P@ssw0rd', 'Hunter2-Pa55', 'vpn-psk', 'hunter2']) expect(preview).not.toContain(secret);
+    expect(preview).toContain('"parameters":{"adminPassword":"***"}');
+  });
+
   it('caps the preview', () => {
     expect(bodyPreview(bytes(JSON.stringify({ a: 'x'.repeat(5000) })), [])?.length).toBe(2000);
   });

@@ -1,6 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { captureBody, capturedFromBytes, maskedBody } from '../../../src/audit/body-capture.ts';
 
+describe('maskedBody: secret-bearing names in real Azure and Kubernetes bodies', () => {
+  it.each([
+    ['an Azure SQL server', { properties: { administratorLoginPassword: 'Hunter2-Pa55word!' } }, 'Hunter2-Pa55word!'],
+    [
+      'a VM extension',
+      { properties: { protectedSettings: { storageAccountKey: 'c3RvcmFnZQ==', commandToExecute: 'run.sh s3cret' } } },
+      's3cret',
+    ],
+    ['a VPN connection', { properties: { sharedKey: 'MyVpnSharedKey123' } }, 'MyVpnSharedKey123'],
+    [
+      'a Kubernetes Secret',
+      { kind: 'Secret', stringData: { token: 'abc123' }, data: { pw: 'aHVudGVyMg==' } },
+      'aHVudGVyMg==',
+    ],
+  ])('keeps no secret of %s', (_name, body, secret) => {
+    const text = maskedBody(capturedFromBytes(new TextEncoder().encode(JSON.stringify(body)), 8192)) ?? '';
+    expect(text).not.toContain(secret);
+    expect(text).toContain('***');
+  });
+});
+
 const enc = new TextEncoder();
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   return new ReadableStream({
