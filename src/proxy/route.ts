@@ -65,9 +65,9 @@ export function routeRequest(
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
 function normalizePercentEncoding(path: string): string {
-  return path.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+  return path.replace(/%([0-9a-f]{2})/gi, (encoded, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16));
-    return UNRESERVED.test(char) ? char : escape.toUpperCase();
+    return UNRESERVED.test(char) ? char : encoded.toUpperCase();
   });
 }
 
