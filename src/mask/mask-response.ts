@@ -78,6 +78,10 @@ export function maskResponse(
   const noBody =
     upstream.body === null || upstream.status === 204 || upstream.status === 304 || options.method === 'HEAD';
   if (isEmptyMask(spec) || noBody) return { ok: true, body: upstream.body, headers, report };
+  if (upstream.status === 206) {
+    // A byte range takes values out of the context their paths describe: it cannot be masked.
+    return { ok: false, kind: 'unmaskable', reason: 'a partial (206) response cannot be masked' };
+  }
 
   const framing = framingFor(upstream.headers.get('content-type'), options.requestUrl);
   if (!framing) {

@@ -61,7 +61,12 @@ export function checkDeclaredLength(headers: Headers, limit: number): void {
 export async function sendUpstream(options: SendOptions): Promise<Sent> {
   const { request, runtime } = options;
   const headers = upstreamHeaders(options, options.identityEncoding);
-  if (options.maskableEncodings) headers.set('accept-encoding', options.maskableEncodings);
+  if (options.maskableEncodings) {
+    // A masked response must be whole: ask for the full representation (a 206 is refused anyway).
+    headers.set('accept-encoding', options.maskableEncodings);
+    headers.delete('range');
+    headers.delete('if-range');
+  }
 
   let body = options.body;
   let exceeded = () => false;

@@ -88,6 +88,13 @@ describe('maskResponse', () => {
     expect(result.report).toEqual({ maskedCount: 1, maskedPaths: ['$.keys[0].value'] });
   });
 
+  it('refuses a partial (206) response: a byte range takes values out of their context', () => {
+    const partial = encoder.encode('{"keyName":"key1","value":"SECRET1"}');
+    const headers = new Headers({ 'content-type': 'application/json', 'content-range': 'bytes 9-44/60' });
+    const result = maskResponse(upstream(partial, Object.fromEntries(headers), 206), headers, MASK);
+    expect(result).toMatchObject({ ok: false, kind: 'unmaskable' });
+  });
+
   it('keeps a weak ETag as it is', () => {
     const headers = new Headers({ 'content-type': 'application/json', etag: 'W/"abc"' });
     const result = maskResponse(upstream(body, Object.fromEntries(headers)), headers, MASK);
