@@ -62,16 +62,24 @@ export const PrincipalMatchSchema = v.strictObject({
   app_only: v.optional(v.boolean()),
 });
 
+/** Kubernetes names: `*` means all, alone; a `*` inside a name would match nothing, so it is refused. */
+const WHOLE_STAR = 'use `*` alone (all), not inside a name: it would match nothing';
+const KubernetesNames = v.array(v.pipe(v.string(), v.regex(/^(\*|[^*]+)$/, WHOLE_STAR)));
+/** API groups: as names, and `""` is the core group. */
+const KubernetesGroups = v.array(v.pipe(v.string(), v.regex(/^(\*|[^*]*)$/, WHOLE_STAR)));
+
 export const KubernetesMatchSchema = v.strictObject({
   verbs: v.optional(
-    v.array(v.picklist(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', '*'])),
+    v.array(
+      v.picklist(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'proxy', '*']),
+    ),
   ),
   /** API groups; `""` is the core group. */
-  api_groups: v.optional(v.array(v.string())),
+  api_groups: v.optional(KubernetesGroups),
   /** Resources, optionally with a subresource (`pods/exec`); `*` for all. */
-  resources: v.optional(Strings),
-  namespaces: v.optional(Strings),
-  names: v.optional(Strings),
+  resources: v.optional(KubernetesNames),
+  namespaces: v.optional(KubernetesNames),
+  names: v.optional(KubernetesNames),
 });
 
 export const MatchSchema = v.strictObject({

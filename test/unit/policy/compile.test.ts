@@ -29,6 +29,17 @@ describe('compile errors name file, line and column', () => {
     ]);
   });
 
+  it('refuses a `*` inside a Kubernetes name (it would compare literally and never match)', async () => {
+    const found = await errors(`${HEAD}  - id: no-scale
+    match: { kubernetes: { resources: ["*/scale"], namespaces: ["kube-*"] } }
+    effect: deny
+`);
+    expect(found).toEqual([
+      expect.stringMatching(/rules\.0\.match\.kubernetes\.resources\.0: use `\*` alone/),
+      expect.stringMatching(/rules\.0\.match\.kubernetes\.namespaces\.0: use `\*` alone/),
+    ]);
+  });
+
   it('reports YAML syntax errors with a position', async () => {
     expect(await errors('version: [1')).toEqual([expect.stringMatching(/^p\.yaml:\d+:\d+: /)]);
   });
