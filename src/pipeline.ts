@@ -1,7 +1,8 @@
 /**
- * The proxy pipeline for one request, in the order of ARCHITECTURE.md:
- * route → authenticate → authorize → approval gate → record intent → credential → fetch upstream
- * → mask → finalize audit.
+ * The proxy pipeline for one request:
+ * route → authenticate → authorize → credential → record intent → approval gate → fetch upstream
+ * → mask → finalize audit. (ARCHITECTURE.md puts the approval gate before intent and credential;
+ * here every refusal that is already certain comes before an approval is spent.)
  *
  * Contract: exactly one audit row per request, whatever happens (`RequestAudit.finish` is reached
  * on every path: refusal, upstream failure, masking failure, client abort, success). Every refusal
@@ -58,7 +59,6 @@ import {
   routeRequest,
   sendUpstream,
   upstreamCredential,
-  withErrorHeaders,
 } from './proxy/index.ts';
 import { readStreamCapped } from './proxy/read-body.ts';
 import { patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
@@ -81,7 +81,9 @@ export async function proxyRequest(
   let kubernetesErrors = false;
   try {
     const gateway = await gatewayPromise;
-    const metadata = metadataResponse(request.method, url, gateway.policy.connections, gateway.config, requestId);
+    // One policy for the whole request, even if another request activates a new bundle meanwhile.
+    const policy = gateway.policy;
+    const metadata = metadataResponse(request.method, url, policy.connections, gateway.config, requestId);
     if (metadata) {
       // Public discovery document for `az cloud register` (src/proxy/metadata-endpoints.ts).
       Object.assign(record, { connection: metadata.connection, decision: 'control' });
@@ -89,7 +91,7 @@ export async function proxyRequest(
       return metadata.response;
     }
     const proxy = await loadProxyRuntime(deps.env, gateway.config.authority);
-    const routed = routeRequest(url, gateway.policy.connections, gateway.config.upstreamOverrides);
+    const routed = routeRequest(url, policy.connections, gateway.config.upstreamOverrides);
     if (!routed.ok) {
       if (routed.connectionName) record.connection = routed.connectionName;
       throw routed.reason === 'no_connection'
@@ -100,7 +102,7 @@ export async function proxyRequest(
     record.connection = route.connection.name;
     record.path = route.path;
     record.clientRequestId = requestId;
-    record.policyDigest = gateway.policy.digest;
+    record.policyDigest = policy.digest;
     if (record.operation === undefined && route.connection.kind === 'azure_resource_manager') {
       const derived = deriveArmOperation(request.method, route.path);
       if (derived) Object.assign(record, derived);
@@ -119,7 +121,7 @@ export async function proxyRequest(
     record.actorMode = principal.actorMode;
 
     const decision = evaluatePolicy(
-      gateway.policy,
+      policy,
       {
         connection: route.connection.name,
         method: request.method,
@@ -133,7 +135,6 @@ export async function proxyRequest(
     record.ruleIds = decision.matchedRuleIds;
     record.operation = decision.operation;
     record.resourceId = decision.resourceId;
-    record.policyDigest = gateway.policy.digest;
     if (decision.effect === 'deny') {
       const message = decision.message ?? 'Denied by policy.';
       throw decision.errors.length
@@ -145,10 +146,27 @@ export async function proxyRequest(
         : policyDenied(message, decision.matchedRuleIds);
     }
 
+    // Refusals that are already certain come before anything is spent (write-ahead, approval).
+    const webSocket = isWebSocketUpgrade(request.headers);
+    const maskSpec = maskSpecFromDecision(decision.mask);
+    const masking = !isEmptyMask(maskSpec);
+    if (masking && webSocket) {
+      // A relayed WebSocket's frames cannot be masked: where policy requires masking, refuse the
+      // upgrade rather than let the data through unmasked.
+      record.outcome = 'mask_error';
+      throw upstreamUnmaskable('a WebSocket session cannot be masked; policy requires masking here');
+    }
+    // Tokens are cached, so getting the credential before an approval costs little — and a claims
+    // challenge or a missing secret no longer spends an approved round.
+    const upstreamAuth = await upstreamCredential(
+      { connection: route.connection, principal, callerToken: bearerToken(request.headers), nowMs: deps.now() },
+      { ...proxy, authority: gateway.config.authority },
+    );
+
     // Write-ahead before anything is spent: no durable record, no mutation — and an approved
     // request is not consumed by an attempt the audit log could not record.
     // A WebSocket session (kubectl exec & co.) can change anything: it is written ahead like a write.
-    const mutation = isMutation(request.method, isWebSocketUpgrade(request.headers));
+    const mutation = isMutation(request.method, webSocket);
     if (mutation) {
       try {
         await audit.writeAhead();
@@ -188,8 +206,6 @@ export async function proxyRequest(
       audit.beforeFinish(() => bodyFields(capture.captured(), mutation, decision.mask.keys));
     }
 
-    const maskSpec = maskSpecFromDecision(decision.mask);
-    const masking = !isEmptyMask(maskSpec);
     const rewrite = decision.rewrite;
     if (rewrite.jsonPatch.length > 0) {
       // Bounded: the body is read whole only to patch it, and refused above the cap.
@@ -207,20 +223,10 @@ export async function proxyRequest(
       body = patched.body.buffer;
     }
     const links = linkRewriteFor(route.connection, route, url);
-    const upstreamAuth = await upstreamCredential(
-      { connection: route.connection, principal, callerToken: bearerToken(request.headers), nowMs: deps.now() },
-      { ...proxy, authority: gateway.config.authority },
-    );
-    if (masking && isWebSocketUpgrade(request.headers)) {
-      // A relayed WebSocket's frames cannot be masked: where policy requires masking, refuse the
-      // upgrade rather than let the data through unmasked.
-      record.outcome = 'mask_error';
-      throw upstreamUnmaskable('a WebSocket session cannot be masked; policy requires masking here');
-    }
     const upstreamStarted = deps.now();
     let sent: Awaited<ReturnType<typeof sendUpstream>>;
     try {
-      if (isWebSocketUpgrade(request.headers)) {
+      if (webSocket) {
         // kubectl exec & co.: relay the session; its audit row is finished when it closes.
         const session = await openWebSocket(
           { request, route, requestId, auth: upstreamAuth, rewrite, runtime: proxy },
@@ -327,7 +333,7 @@ export async function proxyRequest(
         deps.now(),
       );
     }
-    const problem = withErrorHeaders(problemResponse(error, requestId), error);
+    const problem = problemResponse(error, requestId);
     return kubernetesErrors ? kubernetesStatusResponse(problem, error) : problem;
   }
 }

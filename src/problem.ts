@@ -27,7 +27,8 @@ export function problemResponse(error: EdgewardError, requestId: string): Respon
   const headers = new Headers(error.headers);
   headers.set('content-type', 'application/problem+json');
   headers.set('x-edgeward-request-id', requestId);
-  if (error.status === 401) {
+  if (error.status === 401 && !headers.has('www-authenticate')) {
+    // The error's own challenge (e.g. an Entra claims challenge) wins; otherwise the generic one.
     // RFC 6750 §3.1: no error attribute when the request carried no credentials at all.
     headers.set(
       'www-authenticate',

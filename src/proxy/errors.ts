@@ -46,16 +46,6 @@ function base64(text: string): string {
   return btoa(binary);
 }
 
-/**
- * `problemResponse` writes the generic invalid_token challenge on every 401; a claims challenge
- * must reach the client verbatim, so the error's own header wins.
- */
-export function withErrorHeaders(response: Response, error: EdgewardError): Response {
-  const challenge = error.headers['www-authenticate'];
-  if (challenge) response.headers.set('www-authenticate', challenge);
-  return response;
-}
-
 /** WebSocket / SPDY upgrades (kubectl exec, attach, port-forward) are not proxied yet: say so. */
 export const upgradeUnsupported = (protocol: string) =>
   new EdgewardError('EDGEWARD_BAD_REQUEST', 501, 'Protocol upgrade not supported', {

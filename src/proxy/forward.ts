@@ -70,6 +70,8 @@ export async function sendUpstream(options: SendOptions): Promise<Sent> {
 
   let body = options.body;
   let exceeded = () => false;
+  // A body read whole (held for approval, or patched) obeys the same limit as a streamed one.
+  if (body instanceof ArrayBuffer && body.byteLength > runtime.bodyLimit) throw requestTooLarge(runtime.bodyLimit);
   if (body instanceof ReadableStream && !request.headers.has('content-length')) {
     // Chunked upload: count as it streams (a declared length was checked up front and is enforced by the runtime).
     const limited = limitBody(body, runtime.bodyLimit);

@@ -12,7 +12,6 @@ export {
   credentialUnavailable,
   requestTooLarge,
   upstreamTimeout,
-  withErrorHeaders,
 } from './errors.ts';
 export {
   checkDeclaredLength,
