@@ -157,6 +157,10 @@ export async function sealPending(
   const maxRows = options.maxRows ?? 1000;
   const sealed: DigestRow[] = [];
   for (let n = 0; n < (options.maxEntries ?? 10); n++) {
+    // Head first, rows second: a concurrent sealer that commits in between makes this entry's seq
+    // collide on the primary key (the batch fails, nothing is sealed twice) — read the other way
+    // round, both could sign an entry over the same rows.
+    const previous = await head(db);
     const { results } = await db
       .prepare(
         `SELECT * FROM audit_events WHERE sealed_seq IS NULL
@@ -166,7 +170,6 @@ export async function sealPending(
       .bind(new Date(nowMs - (options.orphanAfterMs ?? ORPHAN_INTENT_AFTER_MS)).toISOString(), maxRows)
       .all<StoredRow>();
     if (results.length === 0) break;
-    const previous = await head(db);
     const leaves: [string, string][] = [];
     const statements: D1PreparedStatement[] = [];
     for (const row of results) {

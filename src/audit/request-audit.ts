@@ -90,7 +90,6 @@ export class RequestAudit {
     });
     const record = structuredClone(this.record);
     const sink = this.#sink;
-    sink.observe?.(record);
     batcher.enqueue(record, {
       waitUntil: (promise) => sink.waitUntil(promise),
       write: (records) => writeAuditRecords(sink.db, records),
@@ -106,6 +105,14 @@ export class RequestAudit {
         await sink.hold([...records]);
       },
     });
+    // After the row is queued, and never able to lose it: observability is best effort.
+    try {
+      sink.observe?.(record);
+    } catch (error) {
+      console.error(
+        JSON.stringify({ msg: 'request observer failed', requestId: record.requestId, error: String(error) }),
+      );
+    }
   }
 }
 

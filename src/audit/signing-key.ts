@@ -52,7 +52,13 @@ export async function loadSigningKey(secret: string): Promise<AuditSigner> {
   const text = secret.trim();
   let privateKey: CryptoKey;
   if (text.startsWith('{')) {
-    const jwk = JSON.parse(text) as JsonWebKey;
+    let jwk: JsonWebKey;
+    try {
+      jwk = JSON.parse(text) as JsonWebKey;
+    } catch {
+      // Never the parser's message: it quotes the start of the input, i.e. of the private key.
+      throw new Error('AUDIT_SIGNING_KEY is not valid JSON');
+    }
     if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.d || !jwk.x) {
       throw new Error('AUDIT_SIGNING_KEY must be an Ed25519 private JWK (kty OKP, crv Ed25519, d, x)');
     }

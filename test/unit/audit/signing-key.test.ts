@@ -43,4 +43,10 @@ describe('audit signing key', () => {
       /Ed25519/,
     );
   });
+
+  it('never quotes a malformed key in its error', async () => {
+    const error = await loadSigningKey('{"d":veljMJyw21secretpart').catch((e: Error) => e);
+    expect(String(error)).toContain('AUDIT_SIGNING_KEY is not valid JSON');
+    expect(String(error)).not.toContain('veljMJyw21');
+  });
 });
