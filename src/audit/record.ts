@@ -5,6 +5,7 @@
  * and the paths (never the values) of masked fields.
  */
 import type { Principal } from '../auth/principal.ts';
+import { DETECTOR_NAMES, DETECTORS } from '../mask/index.ts';
 
 export type AuditDecision = 'allow' | 'deny' | 'require_approval' | 'unauthenticated' | 'error' | 'control';
 
@@ -66,15 +67,20 @@ export interface AuditRecord {
   policyDigest?: string;
 }
 
-/** Query parameters whose values are credentials (SAS signatures, auth codes, keys). */
-const SECRET_PARAMS = new Set(['sig', 'code', 'client_secret', 'access_token', 'token', 'key', 'password', 'sv-sig']);
+/**
+ * Query parameters whose values are credentials: SAS signatures, auth codes, and any name that
+ * says secret, password, token, assertion, credential, signature or (api/subscription) key.
+ */
+const SECRET_PARAM = /^(sig|sv-sig|code)$|password|secret|token|assertion|credential|signature|(^|[-_])(api)?key$/i;
 
+/** A value is redacted when its name says credential or any value detector (JWT, SAS, connection string, …) fires. */
 export function redactQuery(search: string): string {
   if (search === '' || search === '?') return '';
   const params = new URLSearchParams(search);
   const redacted = new URLSearchParams();
   for (const [name, value] of params) {
-    redacted.append(name, SECRET_PARAMS.has(name.toLowerCase()) ? 'REDACTED' : value);
+    const secret = SECRET_PARAM.test(name) || DETECTOR_NAMES.some((detector) => DETECTORS[detector].test(value));
+    redacted.append(name, secret ? 'REDACTED' : value);
   }
   return redacted.toString();
 }

@@ -31,4 +31,16 @@ describe('redactQuery', () => {
     );
     expect(redactQuery('')).toBe('');
   });
+
+  it('redacts credentials by name pattern and by value, wherever they hide', () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLWJ5dGVzLWhlcmU';
+    const redacted = redactQuery(
+      `?subscription-key=k1&client_assertion=${jwt}&refresh_token=r1&source=${encodeURIComponent(
+        'https://a.blob.core.windows.net/c/b?sv=2022-11-02&sig=SECRETSIG',
+      )}&monkey=banana&$top=5`,
+    );
+    for (const secret of ['k1', jwt, 'r1', 'SECRETSIG']) expect(redacted).not.toContain(secret);
+    expect(redacted).toContain('monkey=banana');
+    expect(redacted).toContain('%24top=5');
+  });
 });
