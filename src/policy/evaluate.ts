@@ -48,8 +48,6 @@ export interface Decision {
   errors: readonly { ruleId: string; reason: string }[];
 }
 
-type PrincipalLike = Principal & { groupsResolved?: boolean };
-
 const anyOf = (wanted: readonly string[] | undefined, held: readonly string[]) =>
   wanted === undefined || wanted.some((item) => held.includes(item));
 
@@ -63,7 +61,7 @@ export function principalMatches(match: PrincipalMatch | undefined, principal: P
   if (match.subjects && !(principal.subject && match.subjects.includes(principal.subject.objectId))) return false;
   if (match.tenants && !match.tenants.includes(principal.tenantId)) return false;
   if (match.groups) {
-    if ((principal as PrincipalLike).groupsResolved === false) {
+    if (principal.groupsResolved === false) {
       if (forAllow) return false;
     } else if (!anyOf(match.groups, principal.groups)) return false;
   }
@@ -177,7 +175,7 @@ function celContext(scratch: Scratch): CelContext {
       app: principal.actor.appId,
       app_only: principal.subject === null,
       groups: principal.groups,
-      groups_resolved: (principal as PrincipalLike).groupsResolved !== false,
+      groups_resolved: principal.groupsResolved !== false,
       roles: principal.roles,
       scopes: principal.scopes,
     },
@@ -203,6 +201,14 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
     if (!principalMatches(rule.principals, principal, rule.effect === 'allow')) continue;
     let effect: Effect = rule.effect;
     let why = rule.why;
+    if (effect === 'require_approval' && rule.principals?.groups && principal.groupsResolved === false) {
+      // An approval is a way in: with the requester's groups unknown (token overage, Graph down)
+      // nobody can say this rule — rather than default deny — applies, so it denies, like a failed condition.
+      effect = 'deny';
+      why = 'groups unresolved (token overage); treated as deny';
+      errors ??= [];
+      errors.push({ ruleId: rule.id, reason: 'groups unresolved' });
+    }
     if (rule.when) {
       const base = celContext(scratch);
       const context = scratch.params ? { ...base, request: { ...base.request, params: scratch.params } } : base;
