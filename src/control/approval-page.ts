@@ -17,7 +17,7 @@ import { badRequest } from '../errors.ts';
 import { loadGateway } from '../gateway.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { applyDecision, approvalNotFound, approvalStub, mayView, rememberGroups } from './approvals-api.ts';
-import { audited, type ControlEnv, forbidden } from './audited.ts';
+import { audited, auditedRoute, type ControlEnv, forbidden } from './audited.ts';
 
 const SESSION = 'edgeward_session';
 const PKCE = 'edgeward_pkce';
@@ -213,7 +213,7 @@ export const approvalPage = new Hono<ControlEnv>()
       response.status,
     );
   })
-  .get('/signin', async (c) => {
+  .get('/signin', auditedRoute('sign-in start'), async (c) => {
     const gateway = await loadGateway(c.env);
     const clientId = c.env.APPROVAL_PAGE_CLIENT_ID;
     const tenant = gateway.config.tenantAllowlist[0];
@@ -243,7 +243,7 @@ export const approvalPage = new Hono<ControlEnv>()
       },
     });
   })
-  .get('/signin/callback', async (c) => {
+  .get('/signin/callback', auditedRoute('sign-in callback'), async (c) => {
     const [state, verifier, back] = (cookies(c.req.raw).get(PKCE) ?? '').split('.');
     if (!state || !verifier || c.req.query('state') !== state)
       return html('<h1>Sign-in failed</h1><p>State mismatch; start again.</p>', 400);
@@ -268,7 +268,7 @@ export const approvalPage = new Hono<ControlEnv>()
       return html('<h1>Sign-in failed</h1><p>The code could not be redeemed.</p>', 502);
     return sessionRedirect(c.req.raw, token.access_token, token.expires_in ?? 3600, decodeURIComponent(back ?? ''));
   })
-  .post('/signin/dev', async (c) => {
+  .post('/signin/dev', auditedRoute('development sign-in'), async (c) => {
     const gateway = await loadGateway(c.env);
     const { environment, devTokenIssuer, authority } = gateway.config;
     if (!devTokenIssuer || environment === 'production' || environment === 'staging')

@@ -2,6 +2,7 @@
  * Shared control-plane plumbing: authenticate the caller like a proxied call and give the call its
  * own audit row (decision `control`), whatever the handler does.
  */
+import type { MiddlewareHandler } from 'hono';
 import { auditSink, RequestAudit } from '../audit/index.ts';
 import type { Principal } from '../auth/index.ts';
 import { EdgewardError } from '../errors.ts';
@@ -47,6 +48,20 @@ export async function withControlAudit(
     return problemResponse(error, requestId);
   }
 }
+
+/**
+ * Middleware form for control-plane routes that need no authenticated caller (sign-in): the
+ * route's response gets its own audit row (decision `control`) like every other call.
+ */
+export const auditedRoute =
+  (label: string): MiddlewareHandler<ControlEnv> =>
+  async (c, next) => {
+    c.res = await withControlAudit(c.req.raw, c.env, c.executionCtx, label, async (audit) => {
+      audit.record.decision = 'control';
+      await next();
+      return c.res;
+    });
+  };
 
 /** Run an authenticated control-plane handler with its own audit row. */
 export function audited(

@@ -4,11 +4,10 @@
  */
 import { Hono } from 'hono';
 import { EdgewardError } from '../errors.ts';
-import { problemResponse } from '../problem.ts';
 import { approvalPage } from './approval-page.ts';
 import { approvalsApi } from './approvals-api.ts';
 import { auditApi } from './audit-api.ts';
-import type { ControlEnv } from './audited.ts';
+import { type ControlEnv, withControlAudit } from './audited.ts';
 import { healthApi } from './health.ts';
 import { policyApi } from './policy-api.ts';
 
@@ -18,9 +17,11 @@ export const controlPlane = new Hono<ControlEnv>()
   .route('/', approvalPage)
   .route('/', approvalsApi)
   .route('/', policyApi)
-  .all('*', () =>
-    problemResponse(
-      new EdgewardError('EDGEWARD_NO_ROUTE', 404, 'Not found', { publicDetail: 'No such control-plane endpoint.' }),
-      crypto.randomUUID(),
-    ),
+  .all('*', (c) =>
+    // Probes of unknown control-plane paths leave a row too.
+    withControlAudit(c.req.raw, c.env, c.executionCtx, 'unknown control-plane path', async () => {
+      throw new EdgewardError('EDGEWARD_NO_ROUTE', 404, 'Not found', {
+        publicDetail: 'No such control-plane endpoint.',
+      });
+    }),
   );

@@ -1,7 +1,7 @@
 // Operations: readiness checks real dependencies; every request leaves one structured log line
 // that names it and never carries its token.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { gateway, mintToken } from './helpers.ts';
+import { auditRow, gateway, mintToken } from './helpers.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -37,5 +37,17 @@ describe('operations', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ msg: 'request', decision: 'allow', status: 200, connection: 'arm' });
     expect(lines.join('\n')).not.toContain(token.split('.')[2]);
+  });
+
+  it('audits probes of unknown control-plane paths and sign-in calls', async () => {
+    const probe = await gateway('/_gateway/admin/../secrets');
+    expect(probe.status).toBe(404);
+    const probeId = probe.headers.get('x-edgeward-request-id') ?? '';
+    expect(await auditRow(probeId)).toMatchObject({ connection: '_gateway', status: 404, outcome: 'refused' });
+
+    const signIn = await gateway('/_gateway/signin/callback?state=forged&code=x');
+    expect(signIn.status).toBe(400);
+    const signInId = signIn.headers.get('x-edgeward-request-id') ?? '';
+    expect(await auditRow(signInId)).toMatchObject({ connection: '_gateway', status: 400, decision: 'control' });
   });
 });
