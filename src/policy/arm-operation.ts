@@ -2,7 +2,7 @@
  * Resource Manager request → the operation as Azure RBAC names it, plus the resource it acts on.
  *
  * Contract: pure and total — every path yields facts (unknown shapes fall back to the closest
- * RBAC-style name). Rules: the namespace is the last `providers/{Namespace}` in the path (so
+ * RBAC-style name). Rules: the namespace is the last `providers/{Namespace}` pair in the path (so
  * extension resources such as role assignments under a storage account are
  * `Microsoft.Authorization/roleAssignments/…`); type/name segments alternate after it; a trailing
  * odd segment is a collection (GET → `…/read`) or an action (POST → `…/{action}/action`); GET/HEAD
@@ -55,8 +55,10 @@ export function deriveArmFacts(method: string, path: string, apiVersion: string)
   let resourceGroup = '';
   if (segments[0]?.toLowerCase() === 'subscriptions' && segments[1]) subscription = segments[1];
   if (subscription && segments[2]?.toLowerCase() === 'resourcegroups' && segments[3]) resourceGroup = segments[3];
+  // ARM paths are type/name pairs from the root (`providers/{Namespace}` is a pair too), so only a
+  // `providers` at an even index is the keyword; at an odd index it is a resource *named* providers.
   let providersAt = -1;
-  for (let i = segments.length - 2; i >= 0; i--) {
+  for (let i = (segments.length - 2) & ~1; i >= 0; i -= 2) {
     if ((segments[i] as string).length === 9 && (segments[i] as string).toLowerCase() === 'providers') {
       providersAt = i;
       break;

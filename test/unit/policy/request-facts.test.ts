@@ -34,6 +34,17 @@ describe('ARM operations, named the way Azure RBAC names them', () => {
       'Microsoft.Authorization/roleAssignments/write',
     ],
     ['POST', '/subscriptions/s1/providers/Microsoft.Storage/register', 'Microsoft.Storage/register/action'],
+    // A resource *named* providers is a name, not the keyword: its listKeys stays listKeys.
+    [
+      'POST',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/providers/listKeys`,
+      'Microsoft.Storage/storageAccounts/listKeys/action',
+    ],
+    [
+      'DELETE',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/providers/blobServices/default`,
+      'Microsoft.Storage/storageAccounts/blobServices/delete',
+    ],
   ])('%s %s → %s', (method, path, operation) => {
     expect(deriveArmFacts(method, path, '').operation).toBe(operation);
   });
