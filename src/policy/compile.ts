@@ -9,6 +9,7 @@
  */
 import * as v from 'valibot';
 import { LineCounter, parseDocument } from 'yaml';
+import { parseJsonPath } from '../mask/json-path.ts';
 import type { MaskSpec } from '../mask/spec.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { type CelProgram, compileCondition } from './cel.ts';
@@ -169,6 +170,11 @@ export async function compilePolicyDocument(
     ruleIds.add(rule.id);
     const compiled = compileRule(rule, i, connections, (path, message) => fail(['rules', i, ...path], message));
     if (compiled) rules.push(compiled);
+    // A mask path that cannot be parsed must fail here, not as a 500 after the upstream call ran.
+    (rule.mask?.paths ?? []).forEach((path, j) => {
+      const parsedPath = parseJsonPath(path);
+      if (!parsedPath.ok) fail(['rules', i, 'mask', 'paths', j], parsedPath.reason);
+    });
   });
   if (errors.length) return { ok: false, errors };
   return {

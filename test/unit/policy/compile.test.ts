@@ -40,6 +40,14 @@ describe('compile errors name file, line and column', () => {
     ]);
   });
 
+  it('refuses a mask path that cannot be parsed (it would fail only after the upstream call)', async () => {
+    const found = await errors(`${HEAD}  - id: masked
+    effect: allow
+    mask: { paths: ["keys[*].value"] }
+`);
+    expect(found).toEqual([expect.stringMatching(/rules\.0\.mask\.paths\.0: path must start with \$/)]);
+  });
+
   it('reports YAML syntax errors with a position', async () => {
     expect(await errors('version: [1')).toEqual([expect.stringMatching(/^p\.yaml:\d+:\d+: /)]);
   });
