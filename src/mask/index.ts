@@ -4,7 +4,6 @@ export {
   type CompiledMask,
   compileMask,
   createMasker,
-  createMaskStream,
   type Framing,
   JsonMasker,
   MaskError,

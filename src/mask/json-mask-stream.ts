@@ -773,29 +773,3 @@ export function createMasker(spec: MaskSpec, options: MaskOptions = {}): JsonMas
   if (!compiled.ok) throw new MaskError(`mask obligation rejected: ${compiled.reason}`);
   return new JsonMasker(compiled.mask);
 }
-
-/** A TransformStream that masks a JSON body; `report` is complete once the stream has flushed. */
-export function createMaskStream(
-  spec: MaskSpec,
-  options: MaskOptions = {},
-): { stream: TransformStream<Uint8Array, Uint8Array>; report: MaskReport } {
-  const compiled = compileMask(spec, options);
-  if (!compiled.ok) throw new MaskError(`mask obligation rejected: ${compiled.reason}`);
-  return createCompiledMaskStream(compiled.mask);
-}
-
-export function createCompiledMaskStream(mask: CompiledMask): {
-  stream: TransformStream<Uint8Array, Uint8Array>;
-  report: MaskReport;
-} {
-  const masker = new JsonMasker(mask);
-  const stream = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      for (const part of masker.push(chunk)) controller.enqueue(part);
-    },
-    flush() {
-      masker.end();
-    },
-  });
-  return { stream, report: masker.report };
-}

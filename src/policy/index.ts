@@ -10,6 +10,6 @@ export {
 } from './compile.ts';
 export { type Decision, evaluatePolicy, type PolicyRequest, principalMatches, type RuleMatch } from './evaluate.ts';
 export { deriveKubernetesFacts } from './kubernetes-request.ts';
-export { EMPTY_REWRITE, isEmptyRewrite, type RewriteSpec } from './obligations.ts';
+export { EMPTY_REWRITE, type RewriteSpec } from './obligations.ts';
 export { describeRequest } from './request-facts.ts';
 export type { ApprovalSpec, ConnectionSource, JsonPatchOp, PolicySource } from './schema.ts';

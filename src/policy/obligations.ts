@@ -28,13 +28,6 @@ export const EMPTY_REWRITE: RewriteSpec = Object.freeze({
   jsonPatch: [],
 });
 
-export const isEmptyRewrite = (spec: RewriteSpec) =>
-  spec.removeHeaders.length === 0 &&
-  spec.removeQuery.length === 0 &&
-  spec.jsonPatch.length === 0 &&
-  Object.keys(spec.setHeaders).length === 0 &&
-  Object.keys(spec.setQuery).length === 0;
-
 const STYLE_STRENGTH: Record<MaskStyle, number> = { last4: 1, hmac: 2, redact: 3 };
 
 /** Headers a policy may never set or remove: identity, framing and the gateway's own. */
