@@ -7,9 +7,13 @@ import { loadGateway } from './gateway.ts';
 import { proxyRequest } from './pipeline.ts';
 
 export const app = new Hono<{ Bindings: Env }>().route('/_gateway', controlPlane).all('*', (c) =>
-  proxyRequest(c.req.raw, loadGateway(c.env), {
-    env: c.env,
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    now: Date.now,
-  }),
+  proxyRequest(
+    c.req.raw,
+    loadGateway(c.env, (promise) => c.executionCtx.waitUntil(promise)),
+    {
+      env: c.env,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+      now: Date.now,
+    },
+  ),
 );

@@ -30,17 +30,24 @@ export interface Gateway {
   auth: Authenticator;
   /** The policy embedded at build time (always a valid rollback target). */
   embeddedPolicy: CompiledPolicy;
-  /** When this isolate last looked for a newer activation. */
-  policyCheck: { at: number; pending?: Promise<void> | undefined };
+  /** When this isolate last looked for a newer activation; the last digest that failed to load. */
+  policyCheck: { at: number; pending?: Promise<void> | undefined; failed?: string };
 }
 
 export const POLICY_REFRESH_MS = 15_000;
 
 const gatewayFor = latestByKey<Gateway>();
 
-export async function loadGateway(env: Env): Promise<Gateway> {
+/**
+ * The isolate's gateway with its active policy. An isolate's first activation check is awaited
+ * (it never serves before knowing which bundle is active); later checks run in the background
+ * through `waitUntil` when one is given, so no request waits for the D1 read every 15 s.
+ */
+export async function loadGateway(env: Env, waitUntil?: (promise: Promise<unknown>) => void): Promise<Gateway> {
   const gateway = await loadIsolateGateway(env);
-  await refreshActivePolicy(gateway, env, Date.now());
+  const refresh = refreshActivePolicy(gateway, env, Date.now());
+  if (waitUntil && gateway.policyCheck.at !== Number.NEGATIVE_INFINITY) waitUntil(refresh);
+  else await refresh;
   return gateway;
 }
 
@@ -52,10 +59,14 @@ export function refreshActivePolicy(gateway: Gateway, env: Env, now: number, for
     try {
       const latest = await latestActivation(env.AUDIT_DB);
       const target = latest?.digest ?? gateway.embeddedPolicy.digest;
-      if (target !== gateway.policy.digest) {
+      // A bundle that failed to load is not fetched, verified and compiled again every check.
+      if (target !== gateway.policy.digest && (force || target !== gateway.policyCheck.failed)) {
         const policy = await resolvePolicy(gateway, env, target);
         if (policy) gateway.policy = policy;
-        else console.error(`policy: activated bundle ${target} cannot be loaded; keeping ${gateway.policy.digest}`);
+        else {
+          gateway.policyCheck.failed = target;
+          console.error(`policy: activated bundle ${target} cannot be loaded; keeping ${gateway.policy.digest}`);
+        }
       }
     } catch (error) {
       console.error(`policy: activation check failed; keeping ${gateway.policy.digest}: ${String(error)}`);
