@@ -59,6 +59,9 @@ export async function approvalGate(input: GateInput, deps: GateDeps): Promise<Ar
     bodySha256,
     subjectOid: principal.subject?.objectId ?? null,
     actorAppId: principal.actor.appId,
+    contentType: request.headers.get('content-type'),
+    ruleId: input.ruleId,
+    approval: input.approval,
   });
   record.approvalId = approvalId;
   const explicit = request.headers.get(APPROVAL_ID_HEADER);
