@@ -3,6 +3,7 @@
  * non-JSON answer refused with 502, and a truncated answer that errors the stream and is audited.
  */
 import { describe, expect, it } from 'vitest';
+import { hmacSha256 } from '../../src/mask/hmac-sha256.ts';
 import { auditRow, gateway, mintToken, SUB } from './helpers.ts';
 
 const LIST_KEYS = `/arm/subscriptions/${SUB}/resourceGroups/demo-rg/providers/Microsoft.Storage/storageAccounts/demo/listKeys?api-version=2023-05-01`;
@@ -71,5 +72,13 @@ describe('masking through the gateway (workerd)', () => {
     const row = await auditRow(response.headers.get('x-edgeward-request-id') ?? '');
     expect(row).toMatchObject({ outcome: 'mask_error' });
     expect(String(row?.detail)).toMatch(/truncated JSON/);
+  });
+
+  it('computes the hmac style synchronously inside workerd, equal to WebCrypto', async () => {
+    const key = new TextEncoder().encode('mask-hmac-key');
+    const message = new TextEncoder().encode('DefaultEndpointsProtocol=https;AccountKey=abc');
+    const subtleKey = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const expected = new Uint8Array(await crypto.subtle.sign('HMAC', subtleKey, message));
+    expect(hmacSha256(key, message)).toEqual(expected);
   });
 });
