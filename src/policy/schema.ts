@@ -37,7 +37,11 @@ export const ConnectionSchema = v.strictObject({
   /** Upstream base URL; overridable per environment with UPSTREAM_<NAME>. */
   upstream: v.pipe(v.string(), v.url()),
   /** Accepted token audiences; defaults to the gateway's GATEWAY_AUDIENCES. */
-  audiences: v.optional(v.array(NonEmpty)),
+  // An empty list would mean three things (no token accepted, default audiences advertised,
+  // passthrough misconfigured): refused instead.
+  audiences: v.optional(
+    v.pipe(v.array(NonEmpty), v.minLength(1, 'list at least one audience, or leave audiences out')),
+  ),
   /** Extra host names that route here without a path prefix (issue 8); `Host` must match exactly. */
   hosts: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+(:\d+)?$/, 'a lowercase host name')))),
   /** What the upstream receives as credentials (docs/connections.md). */
