@@ -6,18 +6,15 @@
  * UTF-8 of `request_id + "\n" + row_hash`, so a leaf binds a row's id to its content hash, and the
  * root binds the order of the leaves.
  */
+import { createHash } from 'node:crypto';
+
 const enc = new TextEncoder();
 
-async function sha256(...parts: Uint8Array[]): Promise<Uint8Array> {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', joined));
+/** Synchronous (node:crypto): a seal or a verification hashes every row twice; no promise per hash. */
+function sha256(...parts: Uint8Array[]): Uint8Array {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return new Uint8Array(hash.digest());
 }
 
 export const auditLeaf = (requestId: string, hash: string) => enc.encode(`${requestId}\n${hash}`);
@@ -27,12 +24,12 @@ export async function merkleRoot(leaves: readonly Uint8Array[]): Promise<Uint8Ar
   // Bottom-up over levels; an odd node is promoted unchanged, which yields the same tree as the
   // RFC's recursive split at the largest power of two below n.
   let level: Uint8Array[] = [];
-  for (const leaf of leaves) level.push(await sha256(new Uint8Array([0]), leaf));
+  for (const leaf of leaves) level.push(sha256(new Uint8Array([0]), leaf));
   const one = new Uint8Array([1]);
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i + 1 < level.length; i += 2)
-      next.push(await sha256(one, level[i] as Uint8Array, level[i + 1] as Uint8Array));
+      next.push(sha256(one, level[i] as Uint8Array, level[i + 1] as Uint8Array));
     if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array);
     level = next;
   }
