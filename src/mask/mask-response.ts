@@ -11,7 +11,13 @@
  * dropped; a strong ETag weakened (the bytes changed, the representation did not); Content-Type
  * kept. Nothing here reads `env` or the clock.
  */
-import { compileMask, type Framing, type MaskOptions, type MaskReport } from './json-mask-stream.ts';
+import {
+  type CompileResult,
+  compileMask,
+  type Framing,
+  type MaskOptions,
+  type MaskReport,
+} from './json-mask-stream.ts';
 import { maskBody } from './mask-body.ts';
 import { isEmptyMask, type MaskSpec } from './spec.ts';
 
@@ -68,6 +74,25 @@ export function decodingFor(contentEncoding: string | null): 'identity' | 'gzip'
   return undefined;
 }
 
+/**
+ * Compiled masks by spec and options, per isolate: the same few rule combinations mask most
+ * responses, and compiling (JSONPath parsing, the path automaton, key patterns) is per spec, not
+ * per response. A compiled mask is immutable and shared by every stream (see `compileMask`).
+ */
+const compiledMasks = new Map<string, CompileResult>();
+const COMPILED_MASKS_MAX = 64;
+
+function compiledMaskFor(spec: MaskSpec, options: MaskOptions): CompileResult {
+  const key = JSON.stringify([spec, options]);
+  let compiled = compiledMasks.get(key);
+  if (!compiled) {
+    compiled = compileMask(spec, options);
+    if (compiledMasks.size >= COMPILED_MASKS_MAX) compiledMasks.delete(compiledMasks.keys().next().value as string);
+    compiledMasks.set(key, compiled);
+  }
+  return compiled;
+}
+
 export function maskResponse(
   upstream: Response,
   headers: Headers,
@@ -100,7 +125,7 @@ export function maskResponse(
     };
   }
   const { requestUrl: _url, method: _method, ...maskOptions } = options;
-  const compiled = compileMask(spec, { ...maskOptions, framing });
+  const compiled = compiledMaskFor(spec, { ...maskOptions, framing });
   if (!compiled.ok) return { ok: false, kind: 'misconfigured', reason: compiled.reason };
 
   let body = upstream.body as ReadableStream<Uint8Array>;
