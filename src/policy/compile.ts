@@ -161,6 +161,11 @@ export async function compilePolicyDocument(
   const connections = new Map<string, ConnectionSource>();
   source.connections.forEach((connection, i) => {
     if (connections.has(connection.name)) fail(['connections', i, 'name'], `duplicate connection ${connection.name}`);
+    const mode = typeof connection.credential === 'string' ? connection.credential : connection.credential.mode;
+    if (mode === 'passthrough' && !connection.audiences) {
+      // The caller's token goes upstream as is, so it must be for the upstream: say which audience.
+      fail(['connections', i, 'audiences'], 'a passthrough connection must list the upstream audiences it accepts');
+    }
     connections.set(connection.name, connection);
   });
   const ruleIds = new Set<string>();

@@ -48,6 +48,15 @@ describe('compile errors name file, line and column', () => {
     expect(found).toEqual([expect.stringMatching(/rules\.0\.mask\.paths\.0: path must start with \$/)]);
   });
 
+  it('refuses a passthrough connection that does not say which audiences it accepts', async () => {
+    const found = await errors(`version: 1
+connections:
+  - { name: arm, kind: azure_resource_manager, upstream: "https://management.azure.com", credential: passthrough }
+rules: []
+`);
+    expect(found).toEqual([expect.stringMatching(/connections\.0\.audiences: a passthrough connection must list/)]);
+  });
+
   it('reports YAML syntax errors with a position', async () => {
     expect(await errors('version: [1')).toEqual([expect.stringMatching(/^p\.yaml:\d+:\d+: /)]);
   });
