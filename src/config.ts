@@ -143,6 +143,10 @@ function missingSecrets(config: GatewayConfig, vars: Record<string, unknown>): s
   if ((config.environment === 'production' || config.environment === 'staging') && !present('AUDIT_SIGNING_KEY')) {
     errors.push(`AUDIT_SIGNING_KEY: an Ed25519 audit signing key secret is required in ${config.environment}`);
   }
+  if ((config.environment === 'production' || config.environment === 'staging') && !present('CONTINUATION_KEY')) {
+    // Without it, follow-up links (LRO polls, next pages) could not carry the obligations of the call that started them.
+    errors.push(`CONTINUATION_KEY: a secret for binding follow-up links is required in ${config.environment}`);
+  }
   if (present('APPROVAL_WEBHOOK_URLS') && !present('APPROVAL_WEBHOOK_SECRET')) {
     errors.push('APPROVAL_WEBHOOK_SECRET: approval webhooks are configured but would be sent unsigned');
   }

@@ -29,6 +29,10 @@ export type ErrorCode =
   | 'EDGEWARD_BUNDLE_REJECTED'
   | 'EDGEWARD_WEBHOOK_SIGNATURE_INVALID'
   | 'EDGEWARD_BAD_REQUEST'
+  | 'EDGEWARD_METHOD_NOT_ALLOWED'
+  | 'EDGEWARD_METHOD_OVERRIDE_REFUSED'
+  | 'EDGEWARD_AMBIGUOUS_BODY'
+  | 'EDGEWARD_BATCH_REFUSED'
   | 'EDGEWARD_MISCONFIGURED'
   | 'EDGEWARD_INTERNAL';
 
@@ -109,10 +113,60 @@ export const upstreamUnreachable = (auditDetail: string) =>
     auditDetail,
   });
 
-export const upstreamUnmaskable = (auditDetail: string) =>
+/**
+ * A response policy requires masked is not JSON the gateway can mask. When the upstream already
+ * executed a mutation (`executedStatus`), the caller and the audit row are told so — and keep the
+ * follow-up links (`headers`) — because the change happened even though its answer is withheld.
+ */
+export const upstreamUnmaskable = (
+  auditDetail: string,
+  executed?: { status: number; headers?: Record<string, string> },
+) =>
   new EdgewardError('EDGEWARD_UPSTREAM_UNMASKABLE', 502, 'Upstream response cannot be masked', {
-    publicDetail: 'Policy requires masking this response, but it is not JSON the gateway can mask.',
-    auditDetail,
+    publicDetail: executed
+      ? `The upstream executed this request (status ${executed.status}), but its response is not JSON the gateway can mask, so it is withheld. Do not retry blindly: the change has happened.`
+      : 'Policy requires masking this response, but it is not JSON the gateway can mask.',
+    auditDetail: executed
+      ? `upstream executed (status ${executed.status}); response withheld: ${auditDetail}`
+      : auditDetail,
+    ...(executed ? { extensions: { upstreamExecuted: true, upstreamStatus: executed.status } } : {}),
+    ...(executed?.headers ? { headers: executed.headers } : {}),
+  });
+
+/** A body the gateway must judge holds duplicate member names (exactly or case-insensitively) or is not JSON. */
+export const ambiguousBody = (detail: string, pointer: string) =>
+  new EdgewardError('EDGEWARD_AMBIGUOUS_BODY', 400, 'Request body is ambiguous', {
+    publicDetail: `${detail}. Azure binds JSON member names case-insensitively and the last duplicate wins, so the gateway cannot judge what would execute; send each member once.`,
+    auditDetail: `body refused at ${pointer || '(root)'}: ${detail}`.slice(0, 500),
+    extensions: { pointer },
+  });
+
+/** A batch whose embedded requests cannot all be judged, or one of which policy refuses. */
+export const batchRefused = (status: 400 | 403, message: string, ruleIds: readonly string[], embedded?: string) =>
+  new EdgewardError(
+    'EDGEWARD_BATCH_REFUSED',
+    status,
+    status === 400 ? 'Batch cannot be judged' : 'Batch denied by policy',
+    {
+      publicDetail: message,
+      auditDetail: `${message}${ruleIds.length ? ` (rules: ${ruleIds.join(',')})` : ''}`.slice(0, 1000),
+      extensions: { ...(embedded !== undefined ? { embeddedRequest: embedded } : {}), ruleIds },
+    },
+  );
+
+/** A method the connection's API does not define (RFC 9110 §15.5.6: 405 lists what is allowed). */
+export const methodNotAllowed = (method: string, allowed: readonly string[]) =>
+  new EdgewardError('EDGEWARD_METHOD_NOT_ALLOWED', 405, 'Method not allowed', {
+    publicDetail: `This API does not define the method ${method.slice(0, 32)}; it was not sent.`,
+    auditDetail: `method ${method.slice(0, 32)} is not defined for this connection`,
+    headers: { allow: allowed.join(', ') },
+  });
+
+/** A method override would make the upstream run another method than the one policy judged. */
+export const methodOverrideRefused = (where: 'header' | 'query', name: string) =>
+  new EdgewardError('EDGEWARD_METHOD_OVERRIDE_REFUSED', 400, 'Method override refused', {
+    publicDetail: `The ${where === 'header' ? 'header' : 'query parameter'} ${name.slice(0, 64)} asks the upstream to run another method than the one sent; send the real method instead.`,
+    auditDetail: `method override in ${where} ${name.slice(0, 64)}`,
   });
 
 export const badRequest = (publicDetail: string) =>

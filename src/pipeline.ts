@@ -9,8 +9,11 @@
  * is a problem+json response. Bodies stream both ways; only a body held for approval is read whole
  * (capped), because the approval binds to its hash.
  */
-import { approvalGate } from './approval/index.ts';
+
+import type { GateInput } from './approval/gate-step.ts';
+import { APPROVAL_BODY_LIMIT, approvalGate } from './approval/index.ts';
 import {
+  type AuditRecord,
   auditSink,
   captureBody,
   capturedFromBytes,
@@ -19,11 +22,16 @@ import {
   maskedBody,
   REQUEST_BODY_CAP,
   RequestAudit,
+  redactQuery,
 } from './audit/index.ts';
 import { bearerToken } from './auth/index.ts';
 import {
+  ambiguousBody,
   auditUnavailable,
   badRequest,
+  batchRefused,
+  methodNotAllowed,
+  methodOverrideRefused,
   misconfigured,
   noRoute,
   policyConditionFailed,
@@ -39,9 +47,23 @@ import {
   type MaskReport,
   maskResponse,
   maskSpecFromDecision,
+  mergeMasks,
 } from './mask/index.ts';
-import { evaluatePolicy } from './policy/index.ts';
+import { batchDialect, parseBatch } from './policy/embedded-requests.ts';
+import { type Decision, deriveArmFacts, EMPTY_REWRITE, evaluatePolicy } from './policy/index.ts';
+import { isTemplateDeployment, type TemplateResources, templateResources } from './policy/template-facts.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
+import { LINK_HEADERS, rewriteLinkHeaders } from './proxy/azure-links.ts';
+import { batchStatusTap, chainTransforms } from './proxy/batch-status.ts';
+import {
+  bindingFor,
+  CONTINUATION_PARAM,
+  type ContinuationOrigin,
+  continuationKey,
+  originFor,
+  readContinuation,
+  sameCaller,
+} from './proxy/continuation.ts';
 import {
   type BodyEnd,
   checkDeclaredLength,
@@ -56,12 +78,16 @@ import {
   metadataResponse,
   observeBody,
   openWebSocket,
+  requestShapeProblem,
   routeRequest,
   sendUpstream,
   upstreamCredential,
 } from './proxy/index.ts';
+import { type BatchVerdict, judgeBatch } from './proxy/judge-batch.ts';
+import { readJudgedBody, refuseAmbiguousJson } from './proxy/judged-body.ts';
 import { readStreamCapped } from './proxy/read-body.ts';
 import { patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
+import { normaliseUpstreamPath } from './proxy/route.ts';
 
 export interface PipelineDeps {
   env: Env;
@@ -98,7 +124,7 @@ export async function proxyRequest(
         ? noRoute(url.pathname)
         : badRequest('The path contains encoded slashes, double encoding or dot segments; send it normalised.');
     }
-    const { route } = routed;
+    let { route } = routed;
     record.connection = route.connection.name;
     record.path = route.path;
     record.clientRequestId = requestId;
@@ -108,6 +134,15 @@ export async function proxyRequest(
       if (derived) Object.assign(record, derived);
     }
     kubernetesErrors = route.connection.kind === 'kubernetes';
+    // What the upstream would execute differently from what policy sees is refused before anything else.
+    const shape = requestShapeProblem(route.connection.kind, request.method, request.headers, route.search, route.path);
+    if (shape) {
+      throw shape.kind === 'method'
+        ? methodNotAllowed(shape.method, shape.allowed)
+        : shape.kind === 'override'
+          ? methodOverrideRefused(shape.where, shape.name)
+          : badRequest(`The path cannot be judged as Azure will read it: ${shape.detail}.`);
+    }
     checkDeclaredLength(request.headers, proxy.bodyLimit);
 
     record.decision = 'unauthenticated';
@@ -120,17 +155,107 @@ export async function proxyRequest(
     record.principal = principal;
     record.actorMode = principal.actorMode;
 
-    const decision = evaluatePolicy(
-      policy,
-      {
-        connection: route.connection.name,
-        method: request.method,
-        path: route.path,
-        query: route.search,
-        now: deps.now(),
-      },
-      principal,
-    );
+    // A follow-up (LRO poll, next page) carries the call that started it (src/proxy/continuation.ts).
+    let origin: ContinuationOrigin | undefined;
+    const linkKey = continuationKey((deps.env as { CONTINUATION_KEY?: string }).CONTINUATION_KEY, deps.env.ENVIRONMENT);
+    if (linkRewriteFor(route.connection, route, url)) {
+      const read = readContinuation(linkKey, route.path, route.search, deps.now());
+      if (read.kind !== 'none') {
+        route = { ...route, search: read.search };
+        record.query = redactQuery(read.search);
+      }
+      if (read.kind === 'forged') {
+        throw badRequest(
+          'The edgeward-continuation parameter does not verify for this URL; follow the link exactly as the gateway gave it.',
+        );
+      }
+      if (read.kind === 'expired')
+        record.requestFacts = JSON.stringify({ continuation: { operation: read.operation, expired: true } });
+      if (read.kind === 'valid') {
+        if (!sameCaller(read.origin, principal)) {
+          throw policyDenied(
+            'This link continues a call another principal started; only that principal may follow it.',
+            [],
+          );
+        }
+        origin = read.origin;
+        record.requestFacts = JSON.stringify({
+          continuation: { operation: origin.operation, ruleIds: origin.ruleIds },
+        });
+      }
+    }
+
+    // Bodies that decide what executes are read and judged before policy: a batch's embedded
+    // requests, a template deployment's resources (src/proxy/judged-body.ts).
+    const kind = route.connection.kind;
+    const dialect = batchDialect(kind, request.method, route.path);
+    const deployment =
+      kind === 'azure_resource_manager' &&
+      (request.method === 'PUT' || request.method === 'POST') &&
+      isTemplateDeployment(deriveArmFacts(request.method, route.path, '').operation);
+    let judged: { bytes: ArrayBuffer; value: unknown } | undefined;
+    if (dialect || deployment) judged = await readJudgedBody(request.body, request.headers.get('content-length'));
+    let template: TemplateResources | undefined;
+    if (deployment && judged) {
+      template = templateResources(judged.value);
+      record.requestFacts = JSON.stringify({ template }).slice(0, 4000);
+    }
+    const policyRequest = {
+      connection: route.connection.name,
+      method: request.method,
+      path: route.path,
+      query: route.search,
+      now: deps.now(),
+    };
+    let decision: Decision;
+    const children = new Map<string, Partial<AuditRecord>>();
+    let batchView: EmbeddedView[] | undefined;
+    if (dialect && judged) {
+      const parsed = parseBatch(dialect, judged.value, {
+        upstreamBase: route.upstreamBase,
+        upstream: route.connection.upstream,
+        normalisePath: normaliseUpstreamPath,
+      });
+      if (!parsed.ok) throw batchRefused(400, `The batch cannot be judged: ${parsed.detail}.`, []);
+      const verdict = judgeBatch(policy, route.connection, dialect, parsed.requests, principal, deps.now());
+      record.requestFacts = JSON.stringify({ batch: { dialect, count: parsed.requests.length } });
+      for (const { request: embedded, decision: judgedDecision } of verdict.judged) {
+        children.set(
+          embedded.key,
+          audit.child({
+            method: embedded.method,
+            path: embedded.path,
+            query: redactQuery(embedded.search),
+            operation: judgedDecision.operation,
+            resourceId: judgedDecision.resourceId,
+            decision: judgedDecision.effect,
+            ruleIds: judgedDecision.matchedRuleIds,
+            outcome: 'refused',
+            requestFacts: JSON.stringify({ embedded: embedded.key.slice(0, 128) }),
+          }),
+        );
+      }
+      batchView = verdict.judged.map(({ request: embedded, decision: judgedDecision }) => ({
+        name: embedded.key,
+        method: embedded.method,
+        url: `${embedded.path}${embedded.search}`,
+        operation: judgedDecision.operation,
+        resourceId: judgedDecision.resourceId,
+        decision: judgedDecision.effect,
+        ruleIds: judgedDecision.matchedRuleIds,
+      }));
+      decision = batchDecision(evaluatePolicy(policy, policyRequest, principal), verdict);
+      if (verdict.effect === 'deny') {
+        record.decision = 'deny';
+        record.ruleIds = verdict.ruleIds;
+        record.operation = decision.operation;
+        record.resourceId = decision.resourceId;
+        throw batchRefused(403, verdict.message, verdict.ruleIds, verdict.culprit.key);
+      }
+    } else {
+      decision = evaluatePolicy(policy, policyRequest, principal);
+    }
+    if (origin) decision = { ...decision, mask: mergeMasks([decision.mask, origin.mask]) };
     record.decision = decision.effect;
     record.ruleIds = decision.matchedRuleIds;
     record.operation = decision.operation;
@@ -175,13 +300,26 @@ export async function proxyRequest(
       }
     }
 
-    let body: ReadableStream<Uint8Array> | ArrayBuffer | null = request.body;
+    let body: ReadableStream<Uint8Array> | ArrayBuffer | null = judged ? judged.bytes : request.body;
+    let gateRequest = request;
+    if (decision.effect === 'require_approval' && !webSocket) {
+      // The approver sees one meaning of the body: duplicate members are refused before the gate.
+      const bytes =
+        judged?.bytes ??
+        (await readStreamCapped(request.body, request.headers.get('content-length'), APPROVAL_BODY_LIMIT));
+      refuseAmbiguousJson(bytes, request.headers.get('content-type'));
+      gateRequest = new Request(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: bytes.byteLength ? bytes : null,
+      });
+    }
     if (decision.effect === 'require_approval') {
       // The compiler never emits this without an approval spec; if it ever did, refuse — never proxy.
       if (!decision.approval) throw misconfigured(`rule ${decision.decidingRuleId} requires approval without a spec`);
       body = await approvalGate(
         {
-          request,
+          request: gateRequest,
           connection: route.connection.name,
           path: route.path,
           search: route.search,
@@ -190,6 +328,8 @@ export async function proxyRequest(
           ruleId: decision.decidingRuleId ?? '',
           maskKeys: decision.mask.keys,
           record,
+          ...(batchView ? { embedded: batchView } : {}),
+          ...(template ? { templateResources: template } : {}),
         },
         deps,
       );
@@ -215,6 +355,7 @@ export async function proxyRequest(
           : await readStreamCapped(body, request.headers.get('content-length'), REWRITE_BODY_LIMIT);
       const patched = patchJsonBody(request.headers.get('content-type'), bytes, rewrite.jsonPatch);
       if (!patched.ok) {
+        if (patched.reason === 'ambiguous') throw ambiguousBody(patched.detail, patched.pointer ?? '');
         throw rewriteRefused(
           patched.reason === 'too_large' ? 413 : patched.reason === 'not_json' ? 415 : 422,
           patched.detail,
@@ -223,6 +364,12 @@ export async function proxyRequest(
       body = patched.body.buffer;
     }
     const links = linkRewriteFor(route.connection, route, url);
+    if (links && linkKey) {
+      // Every follow-up link carries this call's origin (or the one this call continued).
+      const bound =
+        origin ?? originFor(principal, decision.operation, decision.mask, decision.matchedRuleIds, deps.now());
+      links.bind = (link) => `${CONTINUATION_PARAM}=${bindingFor(linkKey, bound, link)}`;
+    }
     const upstreamStarted = deps.now();
     let sent: Awaited<ReturnType<typeof sendUpstream>>;
     try {
@@ -274,6 +421,10 @@ export async function proxyRequest(
     let headers = clientResponseHeaders(upstream.headers, requestId);
     let responseBody = upstream.body;
     let report: MaskReport | undefined;
+    if (masking && responseBody && !upstream.headers.has('content-type')) {
+      // An LRO start answers 202 with no body and no type: nothing to mask, pass status and links.
+      responseBody = await nullIfEmpty(responseBody);
+    }
     if (masking && responseBody) {
       const masked = maskResponse(upstream, headers, maskSpec, {
         hmacKey: hmacKeyFromSecret((deps.env as { MASK_HMAC_KEY?: string }).MASK_HMAC_KEY),
@@ -283,7 +434,19 @@ export async function proxyRequest(
       if (!masked.ok) {
         await responseBody.cancel().catch(() => undefined);
         record.outcome = 'mask_error';
-        throw masked.kind === 'misconfigured' ? misconfigured(masked.reason) : upstreamUnmaskable(masked.reason);
+        if (masked.kind === 'misconfigured') throw misconfigured(masked.reason);
+        // A mutation has executed whatever we answer: say so, and keep its follow-up links.
+        const executed = mutation && upstream.status < 400;
+        const linkHeaders = new Headers();
+        for (const name of LINK_HEADERS) {
+          const value = upstream.headers.get(name);
+          if (value !== null) linkHeaders.set(name, value);
+        }
+        if (links) rewriteLinkHeaders(linkHeaders, links);
+        throw upstreamUnmaskable(
+          masked.reason,
+          executed ? { status: upstream.status, headers: Object.fromEntries(linkHeaders) } : undefined,
+        );
       }
       ({ body: responseBody, headers, report } = masked);
     }
@@ -299,7 +462,12 @@ export async function proxyRequest(
       audit.finish({ outcome: 'completed', bytesOut: 0 }, deps.now());
       return new Response(null, { status: upstream.status, headers });
     }
+    // A batch response tells each embedded request's status: read from the (masked) bytes the
+    // client receives, bounded, after the last byte.
+    const batchTap = children.size && dialect ? batchStatusTap(dialect) : undefined;
     const onBodyEnd = (end: BodyEnd) => {
+      if (batchTap)
+        recordEmbeddedStatuses(children, end.kind === 'completed' ? batchTap.statuses() : undefined, end.kind);
       // Read at the end: the masker fills its report while the body streams.
       const masked = report ? { maskedCount: report.maskedCount, maskedPaths: report.maskedPaths } : {};
       if (end.kind === 'completed') {
@@ -319,7 +487,11 @@ export async function proxyRequest(
         );
       }
     };
-    const observed = observeBody(responseBody, onBodyEnd, decorated.transform);
+    const observed = observeBody(
+      responseBody,
+      onBodyEnd,
+      batchTap ? chainTransforms(decorated.transform, batchTap.transform) : decorated.transform,
+    );
     return new Response(observed, { status: upstream.status, headers });
   } catch (thrown) {
     const error = toEdgewardError(thrown);
@@ -352,4 +524,73 @@ function bodyFields(
         requestBodyTruncated: captured.truncated,
         requestBodyCap: REQUEST_BODY_CAP,
       };
+}
+
+type EmbeddedView = NonNullable<GateInput['embedded']>[number];
+
+/** The batch's decision: the envelope names the operation; its contents decide everything else. */
+function batchDecision(envelope: Decision, verdict: BatchVerdict): Decision {
+  const ruleIds = [...new Set(verdict.judged.flatMap(({ decision }) => decision.matchedRuleIds))];
+  if (verdict.effect === 'deny')
+    return { ...envelope, effect: 'deny', matchedRuleIds: verdict.ruleIds, message: verdict.message };
+  const held = verdict.held?.decision;
+  const decision: Decision = {
+    ...envelope,
+    effect: verdict.effect,
+    matchedRuleIds: ruleIds,
+    matches: verdict.judged.flatMap(({ decision: d }) => d.matches),
+    mask: verdict.mask,
+    rewrite: EMPTY_REWRITE,
+    errors: [],
+  };
+  delete decision.message;
+  delete decision.decidingRuleId;
+  delete decision.approval;
+  if (held?.decidingRuleId) decision.decidingRuleId = held.decidingRuleId;
+  if (held?.approval) decision.approval = held.approval;
+  return decision;
+}
+
+/** Resolves to null for a body stream that ends without a byte, else to the same bytes. */
+async function nullIfEmpty(body: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array> | null> {
+  const reader = body.getReader();
+  let first: ReadableStreamReadResult<Uint8Array>;
+  do first = await reader.read();
+  while (!first.done && first.value.byteLength === 0);
+  if (first.done) return null;
+  const head = first.value;
+  let sentHead = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!sentHead) {
+        sentHead = true;
+        controller.enqueue(head);
+        return;
+      }
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+function recordEmbeddedStatuses(
+  children: ReadonlyMap<string, Partial<AuditRecord>>,
+  statuses: Map<string, number> | undefined,
+  end: BodyEnd['kind'],
+): void {
+  for (const [key, child] of children) {
+    const status = statuses?.get(key);
+    if (status !== undefined) {
+      child.status = status;
+      child.outcome = 'completed';
+    } else {
+      child.outcome =
+        end === 'completed' ? 'completed' : end === 'client_aborted' ? 'client_aborted' : 'upstream_error';
+      child.detail = statuses
+        ? 'the batch response has no entry for this request'
+        : 'status unknown: the batch response did not complete, was not JSON, or was too large to read';
+    }
+  }
 }

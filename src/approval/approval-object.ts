@@ -6,7 +6,9 @@
  * `consume` is atomic under concurrent calls and survives eviction and restarts); releases every
  * caller waiting in `wait()` on each transition; and, from its alarm, expires the approval and
  * drains an outbox of webhook deliveries (retried with backoff, failures recorded) and D1 mirror
- * writes — so neither a slow webhook nor D1 is ever on the request path.
+ * writes — so neither a slow webhook nor D1 is ever on the request path. The state holds the
+ * approver's view of the whole request (masked: no secret, no token); webhook events and the D1
+ * mirror carry only the summary and a link to it.
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
@@ -235,7 +237,9 @@ export class ApprovalObject extends DurableObject<Env> {
     const seq = (this.ctx.storage.kv.get<number>(SEQ) ?? 0) + 1;
     this.ctx.storage.kv.put(SEQ, seq);
     const outbox = this.ctx.storage.kv.get<OutboxItem[]>(OUTBOX) ?? [];
-    const mirror: MirrorPayload = { state, transition, seq };
+    // The mirror needs the listing columns only: the request view stays in this object's state.
+    const { view: _view, ...request } = state.request;
+    const mirror: MirrorPayload = { state: { ...state, request }, transition, seq };
     outbox.push({ key: `mirror-${seq}`, kind: 'mirror', body: JSON.stringify(mirror), attempt: 0, nextAt: nowMs });
     if (this.env.APPROVAL_WEBHOOK_SECRET) {
       const event = approvalEvent(state, transition);

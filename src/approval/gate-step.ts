@@ -2,7 +2,10 @@
  * The approval gate step of the pipeline, for a request whose policy decision is
  * `require_approval` (requests that need no approval never reach this module: no DO call).
  *
- * Contract: reads the body (capped), binds it to its approval (./gate.ts), and then either
+ * Contract: reads the body (capped at APPROVAL_BODY_LIMIT), builds the approver's view of the whole
+ * request (./request-view.ts) — a request too large to be shown whole is refused (413
+ * EDGEWARD_BODY_TOO_LARGE) here, before any approval exists — binds it to its approval (./gate.ts),
+ * and then either
  * - returns the body bytes to send upstream, having consumed the approved round exactly once and
  *   set `approvers` on the audit record; or
  * - throws a typed error: 403 EDGEWARD_APPROVAL_DENIED (denied, expired or cancelled, with the
@@ -20,12 +23,18 @@ import type { ApprovalSpec } from '../policy/index.ts';
 import { readBodyCapped } from '../proxy/read-body.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import type { ApprovalObject } from './approval-object.ts';
-import { approvalIdFor } from './gate.ts';
+import { approvalIdFor, boundHeaders } from './gate.ts';
 import { parsePrefer } from './prefer.ts';
-import { bodyPreview } from './preview.ts';
+import {
+  APPROVAL_BODY_LIMIT,
+  CHAT_BODY_LIMIT,
+  type EmbeddedRequest,
+  requestView,
+  type TemplateResources,
+} from './request-view.ts';
 import { type ApprovalState, approversOf } from './state-machine.ts';
 
-export const APPROVAL_BODY_LIMIT = 1024 * 1024;
+export { APPROVAL_BODY_LIMIT };
 export const APPROVAL_ID_HEADER = 'x-edgeward-approval-id';
 const DEFAULT_MAX_WAIT_SECONDS = 25;
 
@@ -39,6 +48,10 @@ export interface GateInput {
   ruleId: string;
   maskKeys: readonly string[];
   record: AuditRecord;
+  /** The requests embedded in an ARM `/batch` or Graph `$batch`, each as policy judged it. */
+  embedded?: readonly EmbeddedRequest[];
+  /** The resources of an ARM template deployment, or the link of a template that is not inline. */
+  templateResources?: TemplateResources;
 }
 
 export interface GateDeps {
@@ -49,8 +62,27 @@ export interface GateDeps {
 /** Hold, match and consume; returns the body to send upstream (null when empty). */
 export async function approvalGate(input: GateInput, deps: GateDeps): Promise<ArrayBuffer | null> {
   const { request, principal, record } = input;
-  const bytes = await readBodyCapped(request, APPROVAL_BODY_LIMIT);
+  const bytes = await readBodyCapped(request, APPROVAL_BODY_LIMIT).catch((error: unknown) => {
+    throw error instanceof EdgewardError && error.code === 'EDGEWARD_BODY_TOO_LARGE'
+      ? tooLargeToApprove(`the body is over ${APPROVAL_BODY_LIMIT} bytes`)
+      : error;
+  });
   const bodySha256 = await sha256Hex(bytes);
+  // Approvers see the whole request or nothing: one that cannot be shown whole is refused now,
+  // before any approval (Durable Object, webhook, mirror row) exists.
+  const built = requestView({
+    method: request.method,
+    connection: input.connection,
+    path: input.path,
+    search: input.search,
+    headers: request.headers,
+    body: bytes,
+    bodySha256,
+    maskKeys: input.maskKeys,
+    embedded: input.embedded,
+    templateResources: input.templateResources,
+  });
+  if (!built.ok) throw tooLargeToApprove(built.detail);
   const approvalId = await approvalIdFor({
     connection: input.connection,
     method: request.method,
@@ -62,6 +94,7 @@ export async function approvalGate(input: GateInput, deps: GateDeps): Promise<Ar
     contentType: request.headers.get('content-type'),
     ruleId: input.ruleId,
     approval: input.approval,
+    headers: boundHeaders(request.headers),
   });
   record.approvalId = approvalId;
   const explicit = request.headers.get(APPROVAL_ID_HEADER);
@@ -89,8 +122,11 @@ export async function approvalGate(input: GateInput, deps: GateDeps): Promise<Ar
     ...(principal.subject?.displayName ? { requesterName: principal.subject.displayName } : {}),
     operation: record.operation ?? `${request.method} ${input.path}`,
     resource: record.resourceId ?? input.path,
-    bodyPreview: bodyPreview(bytes, input.maskKeys),
+    // Chat cards carry the body only when all of it fits; the page and the API show `view`.
+    ...(built.preview !== undefined && built.preview.length <= CHAT_BODY_LIMIT ? { bodyPreview: built.preview } : {}),
     bodySha256,
+    bodyBytes: bytes.byteLength,
+    view: built.view,
   };
   const policy = {
     groups: input.approval.groups,
@@ -188,6 +224,15 @@ function pending(approvalId: string, expiresAt: string, respondAsync: boolean): 
     ...(accepted.auditDetail ? { auditDetail: accepted.auditDetail } : {}),
     extensions: accepted.extensions,
     headers: accepted.headers,
+  });
+}
+
+/** Refused before an approval exists: approvers would not see all of what executes. */
+function tooLargeToApprove(detail: string): EdgewardError {
+  return new EdgewardError('EDGEWARD_BODY_TOO_LARGE', 413, 'Request too large to approve', {
+    publicDetail: `Policy requires an approval for this request, and approvers must see a request whole before it runs: ${detail}. No approval was requested. Send smaller requests (bodies up to ${APPROVAL_BODY_LIMIT} bytes), or ask an administrator to change the policy.`,
+    auditDetail: `not held for approval: ${detail}`,
+    extensions: { limit: APPROVAL_BODY_LIMIT },
   });
 }
 

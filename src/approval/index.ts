@@ -1,7 +1,15 @@
 export { ApprovalObject, type DeliveryFailure } from './approval-object.ts';
 export { type CallbackVerification, verifyCallback } from './callback-signature.ts';
-export { type ApprovalBinding, approvalIdFor } from './gate.ts';
-export { APPROVAL_BODY_LIMIT, APPROVAL_ID_HEADER, approvalGate } from './gate-step.ts';
+export { type ApprovalBinding, approvalIdFor, boundHeaders } from './gate.ts';
+export { APPROVAL_BODY_LIMIT, APPROVAL_ID_HEADER, approvalGate, type GateDeps, type GateInput } from './gate-step.ts';
+export {
+  type BodyView,
+  CHAT_BODY_LIMIT,
+  type EmbeddedRequest,
+  type RequestView,
+  requestView,
+  type TemplateResources,
+} from './request-view.ts';
 export {
   type ApprovalPolicy,
   type ApprovalRequestSummary,

@@ -7,6 +7,7 @@
  * requester (subject, or the actor app of an app-only request) never decides; each approver
  * decides once; `count` approvals approve, `denyCount` denials (default 1) deny.
  */
+import type { RequestView } from './request-view.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'consumed';
 
@@ -22,9 +23,15 @@ export interface ApprovalRequestSummary {
   /** Derived operation (e.g. `DELETE resourceGroups`) and resource, for people reading a card. */
   operation?: string;
   resource?: string;
-  /** Masked, size-capped preview of the body (never the plaintext of a masked field). */
+  /**
+   * The WHOLE masked body in compact form, only when it fits a chat card (CHAT_BODY_LIMIT) — never
+   * a prefix: a cut body can hide the member that decides what runs. Absent otherwise.
+   */
   bodyPreview?: string;
   bodySha256?: string;
+  bodyBytes?: number;
+  /** What approvers see: the whole request, masked (./request-view.ts). Absent on older approvals. */
+  view?: RequestView;
 }
 
 export interface ApprovalPolicy {

@@ -2,10 +2,13 @@
  * Outbound approval events and their chat adapters (pure: plain data in, JSON body out).
  *
  * Contract: every event carries the same facts — approval id and round, event type, status, the
- * request summary (connection, method, path, operation, resource, masked body preview), subject and
- * actor, the rule, quorum, expiry and links to the approver's page. No token and no unmasked
- * secret is ever part of an event. Slack gets Block Kit, Teams (Workflows) an Adaptive Card.
+ * request summary (connection, method, path, operation, resource, body size and the whole masked
+ * body when it is short), subject and actor, the rule, quorum, expiry and links to the approver's
+ * page, which shows the whole request. An event never carries part of a body: a body too long for
+ * a chat message is left out and the message says so and links to the page. No token and no
+ * unmasked secret is ever part of an event. Slack gets Block Kit, Teams (Workflows) an Adaptive Card.
  */
+import { CHAT_BODY_LIMIT } from './request-view.ts';
 import type { ApprovalState, ApprovalTransition } from './state-machine.ts';
 
 export type WebhookKind = 'standard' | 'slack' | 'teams';
@@ -44,7 +47,16 @@ export interface ApprovalEvent {
       query: string;
       operation: string | null;
       resource: string | null;
+      /** The whole masked body when short (CHAT_BODY_LIMIT); null otherwise — never a prefix. */
       bodyPreview: string | null;
+      bodyBytes: number | null;
+      /** Why the body is not in this event (too long, not text), pointing to the approver page. */
+      bodyNote: string | null;
+      /** How many requests a batch embeds, and how many resources a template deploys (null: n/a). */
+      embeddedRequests: number | null;
+      templateResources: number | null;
+      /** A linked template's contents were not inspected. */
+      templateLinked: boolean;
     };
     subject: { objectId: string | null; name: string | null };
     actor: { appId: string };
@@ -66,6 +78,11 @@ export interface ApprovalEvent {
 export function approvalEvent(state: ApprovalState, transition: ApprovalTransition): ApprovalEvent {
   const r = state.request;
   const approvals = state.decisions.filter((d) => d.verdict === 'approve').length;
+  // A preview from before whole-request views (no `view`) may be a cut prefix: never forward it.
+  const preview =
+    r.view && r.bodyPreview !== undefined && r.bodyPreview.length <= CHAT_BODY_LIMIT ? r.bodyPreview : null;
+  const bytes = r.view ? (r.view.body?.bytes ?? 0) : (r.bodyBytes ?? null);
+  const template = r.view?.templateResources;
   return {
     type: `approval.${transition.event}`,
     timestamp: transition.at,
@@ -80,7 +97,15 @@ export function approvalEvent(state: ApprovalState, transition: ApprovalTransiti
         query: r.query,
         operation: r.operation ?? null,
         resource: r.resource ?? null,
-        bodyPreview: r.bodyPreview ?? null,
+        bodyPreview: preview,
+        bodyBytes: bytes,
+        bodyNote:
+          preview !== null || bytes === 0
+            ? null
+            : `The body${bytes === null ? '' : ` (${bytes} bytes)`} is too long for this message and is not shown.`,
+        embeddedRequests: r.view?.embedded?.length ?? null,
+        templateResources: template ? template.resources.length : null,
+        templateLinked: template?.linked !== undefined,
       },
       subject: { objectId: r.requesterOid, name: r.requesterName ?? null },
       actor: { appId: r.requesterAppId },
@@ -114,20 +139,39 @@ const headline = (e: ApprovalEvent) => {
 
 const facts = (e: ApprovalEvent): [string, string][] => {
   const d = e.data;
+  const r = d.request;
   return [
-    ['Connection', d.request.connection],
-    ['Operation', d.request.operation ?? `${d.request.method} ${d.request.path}`],
-    ['Resource', d.request.resource ?? d.request.path],
+    ['Connection', r.connection],
+    ['Operation', r.operation ?? `${r.method} ${r.path}`],
+    ['Resource', r.resource ?? r.path],
     ['Subject', d.subject.name ?? d.subject.objectId ?? '(none: app-only)'],
     ['Actor app', d.actor.appId],
     ['Rule', d.rule],
     ['Quorum', `${d.quorum.approvals}/${d.quorum.count} approvals`],
     ['Expires', d.expiresAt],
+    ...(r.embeddedRequests !== null ? [['Embedded requests', String(r.embeddedRequests)] as [string, string]] : []),
+    ...(r.templateResources !== null
+      ? [
+          ['Template', r.templateLinked ? 'linked template (not inspected)' : `${r.templateResources} resources`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
   ];
+};
+
+/** The pointer every message carries: decide on the whole request, which only the page shows. */
+const reviewLine = (e: ApprovalEvent) => {
+  const r = e.data.request;
+  const what = r.embeddedRequests !== null ? 'headers, body and embedded requests' : 'headers and body';
+  const linked = r.templateLinked ? ' The deployment links a template whose contents were not inspected.' : '';
+  return `${r.bodyNote ? `${r.bodyNote} ` : ''}Review the whole request (${what}) on the approver page before deciding.${linked}`;
 };
 
 /** Slack incoming webhook, Block Kit. */
 export function slackMessage(e: ApprovalEvent): unknown {
+  const preview = e.data.request.bodyPreview;
   return {
     text: headline(e),
     blocks: [
@@ -138,14 +182,12 @@ export function slackMessage(e: ApprovalEvent): unknown {
           .map(([k, v]) => ({ type: 'mrkdwn', text: `*${k}*\n${v}` }))
           .slice(0, 10),
       },
-      ...(e.data.request.bodyPreview
-        ? [
-            {
-              type: 'section',
-              text: { type: 'mrkdwn', text: `\`\`\`${e.data.request.bodyPreview.slice(0, 2800)}\`\`\`` },
-            },
-          ]
-        : []),
+      // The whole body or none of it: a cut body can hide what decides the outcome.
+      ...(preview !== null ? [{ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${preview}\`\`\`` } }] : []),
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `${reviewLine(e)} <${e.data.links.page}|Open the full request>` },
+      },
       {
         type: 'actions',
         elements: [
@@ -158,6 +200,7 @@ export function slackMessage(e: ApprovalEvent): unknown {
 
 /** Teams Workflows webhook ("When a Teams webhook request is received"): an Adaptive Card attachment. */
 export function teamsMessage(e: ApprovalEvent): unknown {
+  const preview = e.data.request.bodyPreview;
   return {
     type: 'message',
     attachments: [
@@ -170,16 +213,8 @@ export function teamsMessage(e: ApprovalEvent): unknown {
           body: [
             { type: 'TextBlock', size: 'Medium', weight: 'Bolder', wrap: true, text: headline(e) },
             { type: 'FactSet', facts: facts(e).map(([title, value]) => ({ title, value })) },
-            ...(e.data.request.bodyPreview
-              ? [
-                  {
-                    type: 'TextBlock',
-                    fontType: 'Monospace',
-                    wrap: true,
-                    text: e.data.request.bodyPreview.slice(0, 2000),
-                  },
-                ]
-              : []),
+            ...(preview !== null ? [{ type: 'TextBlock', fontType: 'Monospace', wrap: true, text: preview }] : []),
+            { type: 'TextBlock', wrap: true, text: `${reviewLine(e)} [Open the full request](${e.data.links.page})` },
           ],
           actions: [{ type: 'Action.OpenUrl', title: 'Review', url: e.data.links.page }],
         },

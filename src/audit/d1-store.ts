@@ -56,6 +56,8 @@ export const CONTENT_COLUMNS = [
   'request_body',
   'request_body_truncated',
   'request_body_cap',
+  'parent_request_id',
+  'request_facts',
 ] as const;
 
 const COLUMNS = [...CONTENT_COLUMNS, 'row_hash'] as const;
@@ -118,6 +120,8 @@ export async function toStoredRow(record: AuditRecord): Promise<StoredRow> {
     request_body: record.requestBody ?? null,
     request_body_truncated: record.requestBodyTruncated === undefined ? null : record.requestBodyTruncated ? 1 : 0,
     request_body_cap: record.requestBody === undefined ? null : (record.requestBodyCap ?? null),
+    parent_request_id: cut(record.parentRequestId, 128),
+    request_facts: cut(record.requestFacts, 4000),
   };
   row.row_hash = await rowHash(row);
   return row;

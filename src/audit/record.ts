@@ -65,6 +65,13 @@ export interface AuditRecord {
   requestBodyCap?: number;
   /** Policy bundle digest that decided this request. */
   policyDigest?: string;
+  /** For a request embedded in a batch: the request id of the batch that carried it. */
+  parentRequestId?: string;
+  /**
+   * Facts read from the request body that policy judged (bounded JSON): a batch's embedded count,
+   * a template deployment's resource types and names, the origin a follow-up call was bound to.
+   */
+  requestFacts?: string;
 }
 
 /**

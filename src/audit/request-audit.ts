@@ -32,6 +32,7 @@ export class RequestAudit {
   readonly #startedMs: number;
   #finished = false;
   readonly #beforeFinish: (() => Partial<AuditRecord>)[] = [];
+  readonly #children: Partial<AuditRecord>[] = [];
 
   constructor(request: Request, requestId: string, sink: AuditSink, nowMs: number, url = new URL(request.url)) {
     this.#sink = sink;
@@ -73,6 +74,18 @@ export class RequestAudit {
     this.#beforeFinish.push(contribute);
   }
 
+  /**
+   * A child row for a request this one carried (an embedded batch request): written when this row
+   * finishes, with this row's principal, times and approval, under `{requestId}.{n}` and naming this
+   * row as its parent. The returned fields stay writable until then (e.g. the status the batch
+   * response reports for it).
+   */
+  child(fields: Pick<AuditRecord, 'method' | 'path'> & Partial<AuditRecord>): Partial<AuditRecord> {
+    const child: Partial<AuditRecord> = { ...fields };
+    this.#children.push(child);
+    return child;
+  }
+
   finish(patch: Partial<AuditRecord>, nowMs: number): void {
     if (this.#finished) return;
     this.#finished = true;
@@ -90,6 +103,38 @@ export class RequestAudit {
     });
     const record = structuredClone(this.record);
     const sink = this.#sink;
+    const children = this.#children.map(
+      (fields, index): AuditRecord => ({
+        ...structuredClone(record),
+        requestBody: undefined,
+        requestBodyTruncated: undefined,
+        requestBodyCap: undefined,
+        requestFacts: undefined,
+        maskedCount: 0,
+        maskedPaths: [],
+        bytesIn: undefined,
+        bytesOut: undefined,
+        status: undefined,
+        detail: undefined,
+        ...structuredClone(fields),
+        requestId: `${record.requestId}.${index + 1}`,
+        parentRequestId: record.requestId,
+      }),
+    );
+    for (const child of children) this.#enqueue(child);
+    this.#enqueue(record);
+    // After the row is queued, and never able to lose it: observability is best effort.
+    try {
+      sink.observe?.(record);
+    } catch (error) {
+      console.error(
+        JSON.stringify({ msg: 'request observer failed', requestId: record.requestId, error: String(error) }),
+      );
+    }
+  }
+
+  #enqueue(record: AuditRecord): void {
+    const sink = this.#sink;
     batcher.enqueue(record, {
       waitUntil: (promise) => sink.waitUntil(promise),
       write: (records) => writeAuditRecords(sink.db, records),
@@ -105,14 +150,6 @@ export class RequestAudit {
         await sink.hold([...records]);
       },
     });
-    // After the row is queued, and never able to lose it: observability is best effort.
-    try {
-      sink.observe?.(record);
-    } catch (error) {
-      console.error(
-        JSON.stringify({ msg: 'request observer failed', requestId: record.requestId, error: String(error) }),
-      );
-    }
   }
 }
 

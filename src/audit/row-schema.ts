@@ -70,6 +70,8 @@ export const AuditEventSchema = v.strictObject({
   request_body: text,
   request_body_truncated: v.nullable(v.picklist([0, 1])),
   request_body_cap: int,
+  parent_request_id: text,
+  request_facts: text,
   row_hash: v.nullable(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
   sealed_seq: int,
 });

@@ -1,8 +1,10 @@
 /**
  * The approver's web page and its sign-in, under `/_gateway/`:
- * - `GET /approvals/{id}` when the client accepts text/html: the masked request and, for an
- *   eligible approver while pending, Approve / Deny with a reason; `POST /approvals/{id}/decide`
- *   (form) records the decision;
+ * - `GET /approvals/{id}` when the client accepts text/html: the WHOLE request as the upstream will
+ *   receive it (method, path, redacted query, headers without credentials, the complete masked
+ *   body, embedded batch requests, template resources; src/approval/request-view.ts), every value
+ *   HTML-escaped, and, for an eligible approver while pending, Approve / Deny with a reason;
+ *   `POST /approvals/{id}/decide` (form) records the decision;
  * - `GET /signin` → Entra authorization code flow with PKCE (S256, RFC 7636) and `state`;
  *   `GET /signin/callback` redeems the code and keeps the access token (for the gateway's own
  *   audience, verified like any bearer token) in an HttpOnly, SameSite=Lax cookie scoped to
@@ -12,7 +14,7 @@
  * CSRF token bound to the session and the approval, and a foreign Origin is refused.
  */
 import { type Context, Hono, type Next } from 'hono';
-import type { ApprovalState } from '../approval/index.ts';
+import type { ApprovalState, BodyView, RequestView } from '../approval/index.ts';
 import { badRequest } from '../errors.ts';
 import { loadGateway } from '../gateway.ts';
 import { sha256Hex } from '../util/sha256.ts';
@@ -63,8 +65,10 @@ function html(body: string, status = 200, headers: Record<string, string> = {}):
   return new Response(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Edgeward approval</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}dt{font-weight:600}
-pre{background:#f4f4f4;padding:.5rem;white-space:pre-wrap}.status{font-size:1.2rem}button{margin-right:.5rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}dt{font-weight:600}
+pre{background:#f4f4f4;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}.status{font-size:1.2rem}button{margin-right:.5rem}
+table{border-collapse:collapse;font-size:.9rem}td,th{border:1px solid #ccc;padding:.2rem .4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+.note{color:#444;font-size:.9rem}.warn{background:#fff3cd;padding:.4rem}</style>
 </head><body>${body}</body></html>`,
     {
       status,
@@ -103,6 +107,88 @@ ${
   );
 }
 
+/** The whole request as the upstream will receive it (src/approval/request-view.ts), escaped. */
+function requestSection(view: RequestView): string {
+  const target = `${view.path}${view.query ? `?${view.query}` : ''}`;
+  const headers = view.headers.length
+    ? `<table id="headers"><thead><tr><th>Header</th><th>Value</th></tr></thead><tbody>${view.headers
+        .map((h) => `<tr><td>${esc(h.name)}</td><td>${esc(h.value)}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '<p id="headers">(no client headers)</p>';
+  return `<h2>Request</h2>
+<pre id="request-line">${esc(view.method)} ${esc(target)}</pre>
+<p class="note">Connection <strong>${esc(view.connection)}</strong>: the path and query as the upstream receives them (query values that look like credentials read REDACTED).</p>
+<h3>Headers</h3>
+${headers}
+<p class="note">Not shown: credentials (Authorization, cookies, subject tokens and any header named like a credential) — the gateway sends its own credential — and the request id, forwarding and trace headers the gateway sets.</p>
+<h3>Body</h3>
+${bodySection(view.body)}
+${embeddedSection(view)}
+${templateSection(view)}`;
+}
+
+function bodySection(body: BodyView | null): string {
+  if (!body) return '<p id="body-none">(no body)</p>';
+  const facts = `${body.bytes} bytes, SHA-256 <code id="body-sha256">${esc(body.sha256)}</code>`;
+  if (body.kind === 'opaque') {
+    const why = {
+      binary: 'binary',
+      not_utf8: 'not valid UTF-8 text',
+      unmaskable: 'JSON-like but malformed or nested too deeply to be masked',
+      unrenderable: 'not renderable',
+    }[body.reason];
+    return `<p id="body-opaque" class="warn">The body is ${why} and is not shown: ${facts}. Approve only if you know what these bytes are.</p>`;
+  }
+  const duplicates =
+    body.kind === 'json' && body.duplicateMembers.length
+      ? `<p id="duplicates" class="warn">Duplicate members (each occurrence is shown; the upstream may use either): ${body.duplicateMembers
+          .map((d) => `<code>${esc(d)}</code>`)
+          .join(', ')}</p>`
+      : '';
+  const how =
+    body.kind === 'json'
+      ? 'JSON, complete, re-serialised with every member in order; secret values read "***"'
+      : 'text, complete; lines and form fields that look like secrets read "***"';
+  return `<p class="note">${how} (${facts}).</p>${duplicates}<pre id="body">${esc(body.text)}</pre>`;
+}
+
+function embeddedSection(view: RequestView): string {
+  if (!view.embedded) return '';
+  const rows = view.embedded
+    .map(
+      (e) =>
+        `<tr><td>${esc(e.name)}</td><td>${esc(e.method)}</td><td>${esc(e.url)}</td><td>${esc(e.operation)}</td><td>${esc(e.resourceId)}</td><td>${esc(e.decision)}</td><td>${esc(e.ruleIds.join(', '))}</td></tr>`,
+    )
+    .join('');
+  return `<h3>Embedded requests (${view.embedded.length})</h3>
+<p class="note">This batch runs each of these requests; each was judged by policy as listed.</p>
+<table id="embedded"><thead><tr><th>Name</th><th>Method</th><th>URL</th><th>Operation</th><th>Resource</th><th>Decision</th><th>Rules</th></tr></thead><tbody>${rows || '<tr><td colspan="7">(none)</td></tr>'}</tbody></table>`;
+}
+
+function templateSection(view: RequestView): string {
+  const t = view.templateResources;
+  if (!t) return '';
+  const linked =
+    t.linked !== undefined
+      ? `<p id="template-linked" class="warn">The template is linked, not inline: <code>${esc(t.linked)}</code>. Its contents were not inspected and may change before the deployment runs.</p>`
+      : '';
+  const rows = t.resources.map((r) => `<tr><td>${esc(r.type)}</td><td>${esc(r.name)}</td></tr>`).join('');
+  const table = t.resources.length
+    ? `<table id="template-resources"><thead><tr><th>Type</th><th>Name</th></tr></thead><tbody>${rows}</tbody></table>`
+    : '';
+  const truncated = t.truncated
+    ? '<p id="template-truncated" class="warn">The list of resources is incomplete: the template deploys more than are listed here (see the body).</p>'
+    : '';
+  return `<h3>Template deployment: resources</h3>${linked}${table}${truncated}`;
+}
+
+/** Approvals opened before whole-request views: the old preview may be a cut prefix. */
+function legacySection(r: ApprovalState['request']): string {
+  return `<h2>Request</h2><p id="legacy" class="warn">This approval was opened before the gateway showed whole requests: what follows may be incomplete. Deny it and have the request sent again to see all of it.</p>
+<dl><dt>Query</dt><dd>${esc(r.query || '(none)')}</dd></dl>
+${r.bodyPreview ? `<pre id="body">${esc(r.bodyPreview)}</pre>` : ''}`;
+}
+
 function view(state: ApprovalState, canDecide: boolean, csrf: string, flash: string, preselect: string): string {
   const r = state.request;
   const approvals = state.decisions.filter((d) => d.verdict === 'approve').length;
@@ -114,17 +200,17 @@ ${flash ? `<p id="flash">${esc(flash)}</p>` : ''}
 <dt>Connection</dt><dd>${esc(r.connection)}</dd>
 <dt>Operation</dt><dd>${esc(r.operation ?? `${r.method} ${r.path}`)}</dd>
 <dt>Resource</dt><dd>${esc(r.resource ?? r.path)}</dd>
-<dt>Query</dt><dd>${esc(r.query || '(none)')}</dd>
 <dt>Rule</dt><dd>${esc(r.ruleId)}</dd>
 <dt>Quorum</dt><dd>${approvals} of ${state.policy.count} approvals</dd>
 <dt>Expires</dt><dd>${esc(state.expiresAt)}</dd>
 </dl>
-${r.bodyPreview ? `<h2>Body (masked)</h2><pre id="body">${esc(r.bodyPreview)}</pre>` : ''}
+${r.view ? requestSection(r.view) : legacySection(r)}
 <h2>Decisions</h2><ul>${state.decisions.map((d) => `<li>${esc(d.verdict)} by ${esc(d.approverOid)} at ${esc(d.at)}${d.reason ? `: ${esc(d.reason)}` : ''}</li>`).join('') || '<li>none yet</li>'}</ul>
 ${
   canDecide
     ? `<form id="decide" method="post" action="/_gateway/approvals/${esc(state.id)}/decide">
 <input type="hidden" name="csrf" value="${esc(csrf)}">
+<p class="note">An approval lets this request run once: the same requester sending the same method, path, query, body, content type, preconditions and impersonation headers.</p>
 <label>Reason<br><textarea name="reason" rows="3" cols="60" maxlength="500"></textarea></label><br>
 <button type="submit" name="decision" value="approve" id="approve"${preselect === 'approve' ? ' autofocus' : ''}>Approve</button>
 <button type="submit" name="decision" value="deny" id="deny"${preselect === 'deny' ? ' autofocus' : ''}>Deny</button></form>`

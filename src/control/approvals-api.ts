@@ -1,7 +1,10 @@
 /**
  * Approvals in the control plane (every call gets its own audit row):
  * - `GET /_gateway/approvals?status=pending`: approvals the caller may decide or requested (D1 mirror);
- * - `GET /_gateway/approvals/{id}`: status, for the requester and eligible approvers (from the DO);
+ * - `GET /_gateway/approvals/{id}`: the state, for the requester and eligible approvers (from the
+ *   DO), with `request.view`: the WHOLE request as the upstream will receive it — method, path,
+ *   redacted query, headers without credentials, the complete masked body, embedded batch
+ *   requests and template resources (src/approval/request-view.ts);
  * - `POST /_gateway/approvals/{id}/decision`: approve or deny, either with the approver's own Entra
  *   bearer token (groups from the token) or as a signed chat-ops callback (Standard Webhooks with
  *   APPROVAL_CALLBACK_SECRET; the body names the approver's object id; a webhook id is accepted

@@ -259,3 +259,78 @@ export const AZURE_MASK_DEFAULTS: readonly AzureMaskDefault[] = [
     fixtures: ['kubernetes-secret.json', 'kubernetes-secret-list.json', 'kubernetes-secret-watch.ndjson'],
   },
 ];
+
+/**
+ * A connection-level default mask (policy `default_mask:` on a connection): merged into the mask
+ * of every decision for that connection, whatever rule allowed the request. It has no style of its
+ * own: the decision's style stays the strongest the matching rules name (`redact` when none does).
+ */
+export type DefaultMask = Readonly<Pick<MaskSpec, 'paths' | 'keys' | 'detectors'>>;
+
+/**
+ * The `azure_secrets` member-name families: the names Azure's listKeys / listCredentials /
+ * regenerate* answers (and Graph's addPassword, template outputs, `PUT` echoes) put secrets under.
+ * Patterns are the masker's: case-insensitive, `*` any run of characters (none included:
+ * `*MasterKey` is also `masterKey`, `*Password` also `password`), matched at any depth, and a match
+ * masks the member's whole value (an object or array included: `functionKeys: {…}`).
+ *
+ * Deliberately absent — they name non-secrets somewhere common: `value` (every ARM list),
+ * `key` (Key Vault's public JWK, `tags`), `data` / `stringData` (every Kubernetes ConfigMap),
+ * `secret` (a Pod's `volumes[].secret` reference), `*Token` (`continuationToken`, `skipToken`),
+ * `*Key` (`publicKey`, `partitionKey`, `instrumentationKey`, `keyName`, `keySource`, `keyVaultUri`).
+ */
+export const AZURE_SECRET_KEY_FAMILIES: readonly { family: string; keys: readonly string[] }[] = [
+  {
+    family: 'account and access keys',
+    keys: [
+      'primaryKey',
+      'secondaryKey',
+      'key1',
+      'key2',
+      '*SharedKey',
+      '*StorageKey',
+      '*AccountKey',
+      '*AccessKey',
+      '*AccessKeys',
+      '*ApiKey',
+      'authKey1',
+      'authKey2',
+    ],
+  },
+  { family: 'master and function keys', keys: ['*MasterKey', 'functionKeys', 'systemKeys'] },
+  { family: 'connection strings', keys: ['*ConnectionString', '*ConnectionStrings'] },
+  {
+    family: 'passwords and client secrets',
+    keys: ['*Password', 'passwords', '*ClientSecret', 'client_secret', 'secretText', 'temporaryAccessPass'],
+  },
+  { family: 'tokens and SAS', keys: ['*SasToken', 'accessToken', 'refreshToken', 'access_token', 'refresh_token'] },
+  { family: 'credential documents', keys: ['kubeconfigs', 'protectedSettings', 'scmUri'] },
+];
+
+/**
+ * The built-in `azure_secrets` default mask: the key families above; the JSONPaths of secret
+ * shapes whose member names are too common to mask everywhere (Storage / Automation `keys[].value`,
+ * Search query keys `value[].key`, App Configuration / Container Apps `value[].value`, Batch and
+ * API Management `primary` / `secondary` at the root, the Logic Apps callback `sig`); and the
+ * detectors that recognise a secret by its value, whatever it is called.
+ */
+export const AZURE_SECRETS_DEFAULT_MASK: DefaultMask = Object.freeze({
+  keys: Object.freeze(AZURE_SECRET_KEY_FAMILIES.flatMap((family) => family.keys)),
+  paths: Object.freeze([
+    '$.keys[*].value',
+    '$.keys[*].Value',
+    '$.value[*].key',
+    '$.value[*].value',
+    '$.primary',
+    '$.secondary',
+    '$.queries.sig',
+  ]),
+  detectors: Object.freeze(['azure_storage_key', 'connection_string', 'sas_token', 'jwt', 'pem_private_key'] as const),
+});
+
+/** Built-in default masks a connection names by the short form `default_mask: <name>`. */
+export const BUILTIN_DEFAULT_MASK_NAMES = ['azure_secrets'] as const;
+export type BuiltinDefaultMaskName = (typeof BUILTIN_DEFAULT_MASK_NAMES)[number];
+export const BUILTIN_DEFAULT_MASKS: Readonly<Record<BuiltinDefaultMaskName, DefaultMask>> = Object.freeze({
+  azure_secrets: AZURE_SECRETS_DEFAULT_MASK,
+});

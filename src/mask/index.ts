@@ -13,4 +13,12 @@ export {
 export { maskBody } from './mask-body.ts';
 export { MASKABLE_ACCEPT_ENCODING, type MaskResponseResult, maskResponse } from './mask-response.ts';
 export { hmacKeyFromSecret, maskSpecFromDecision } from './policy-adapter.ts';
-export { DETECTOR_NAMES, type DetectorName, EMPTY_MASK, isEmptyMask, type MaskSpec, type MaskStyle } from './spec.ts';
+export {
+  DETECTOR_NAMES,
+  type DetectorName,
+  EMPTY_MASK,
+  isEmptyMask,
+  type MaskSpec,
+  type MaskStyle,
+  mergeMasks,
+} from './spec.ts';

@@ -11,6 +11,8 @@
  *   text or a framed sequence (NDJSON, RFC 7464 JSON text sequences). On malformed or truncated
  *   input `push`/`end` throw `MaskError` and emit nothing from the failing chunk on; a value being
  *   held or masked is never released.
+ * - A body of zero bytes (an LRO start's 202, a 200 without content) is empty output, not an error:
+ *   there is nothing to mask; whitespace alone is still refused.
  * - Bounded: memory is O(max depth + one held string value), independent of body size. A string
  *   held for detectors or for a `last4`/`hmac` marker is capped (`maxValueBytes`, default 64 KiB
  *   of raw JSON); past the cap it is masked with `"***"`, never passed through.
@@ -171,6 +173,8 @@ export class JsonMasker {
   #state = TOP;
   #ready: boolean;
   #seenText = false;
+  /** Whether any byte arrived: a body of zero bytes (an LRO's 202, a 200 with no content) has nothing to mask. */
+  #sawBytes = false;
   /** Index of the current text in an NDJSON / JSON-seq stream (reported as `$[n]…`). */
   #textIndex = -1;
   #offset = 0;
@@ -231,6 +235,7 @@ export class JsonMasker {
     this.#emitFrom = 0;
     this.#holdStart = 0;
     this.#nameStart = 0;
+    if (chunk.length) this.#sawBytes = true;
     try {
       this.#run(chunk);
       const n = chunk.length;
@@ -263,7 +268,7 @@ export class JsonMasker {
         this.#afterValue(0);
       }
       if (this.#state !== TOP) this.#error('truncated JSON', 0);
-      if (this.#m.framing === 'json' && !this.#seenText) this.#error('empty body', 0);
+      if (this.#m.framing === 'json' && !this.#seenText && this.#sawBytes) this.#error('empty body', 0);
     } catch (error) {
       this.#fail(error);
     }

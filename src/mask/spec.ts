@@ -36,3 +36,20 @@ export const EMPTY_MASK: MaskSpec = { paths: [], keys: [], detectors: [], style:
 
 export const isEmptyMask = (spec: MaskSpec) =>
   spec.paths.length === 0 && spec.keys.length === 0 && spec.detectors.length === 0;
+
+const STYLE_STRENGTH: Readonly<Record<MaskStyle, number>> = { last4: 1, hmac: 2, redact: 3 };
+
+/** The union of mask obligations (every path, key and detector; the strongest style). */
+export function mergeMasks(specs: readonly MaskSpec[]): MaskSpec {
+  const nonEmpty = specs.filter((spec) => !isEmptyMask(spec));
+  if (nonEmpty.length === 0) return EMPTY_MASK;
+  if (nonEmpty.length === 1) return nonEmpty[0] as MaskSpec;
+  let style: MaskStyle = 'last4';
+  for (const spec of nonEmpty) if (STYLE_STRENGTH[spec.style] > STYLE_STRENGTH[style]) style = spec.style;
+  return {
+    paths: [...new Set(nonEmpty.flatMap((spec) => spec.paths))],
+    keys: [...new Set(nonEmpty.flatMap((spec) => spec.keys))],
+    detectors: [...new Set(nonEmpty.flatMap((spec) => spec.detectors))],
+    style,
+  };
+}

@@ -9,6 +9,7 @@
  */
 import * as v from 'valibot';
 import { LineCounter, parseDocument } from 'yaml';
+import { BUILTIN_DEFAULT_MASKS } from '../mask/azure-defaults.ts';
 import { parseJsonPath } from '../mask/json-path.ts';
 import type { MaskSpec } from '../mask/spec.ts';
 import { sha256Hex } from '../util/sha256.ts';
@@ -60,6 +61,8 @@ export interface CompiledRule {
   message?: string;
   approval?: ApprovalSpec;
   mask?: Partial<MaskSpec>;
+  /** `default_mask: false` on an allow rule: the connection's default mask is lifted where it allows. */
+  optsOutOfDefaultMask?: true;
   rewrite?: RewriteSpec;
   /** What the rule matches on, precomputed for explain and audit (no per-request allocation). */
   why: string;
@@ -70,6 +73,11 @@ export interface CompiledRule {
 export interface CompiledPolicy {
   digest: string;
   connections: ReadonlyMap<string, ConnectionSource>;
+  /**
+   * Each connection's resolved default mask (built-in names expanded; style `redact`, which the
+   * rules' style replaces): merged into every decision's mask for that connection.
+   */
+  defaultMasks: ReadonlyMap<string, MaskSpec>;
   auditors?: PrincipalMatch;
   policyAdmins?: PrincipalMatch;
   rules: readonly CompiledRule[];
@@ -159,7 +167,12 @@ export async function compilePolicyDocument(
     errors.push(`${locate(path)}: ${path.join('.')}: ${message}`);
 
   const connections = new Map<string, ConnectionSource>();
+  const defaultMasks = new Map<string, MaskSpec>();
   source.connections.forEach((connection, i) => {
+    const resolved = resolveDefaultMask(connection, (path, message) =>
+      fail(['connections', i, 'default_mask', ...path], message),
+    );
+    if (resolved) defaultMasks.set(connection.name, resolved);
     if (connections.has(connection.name)) fail(['connections', i, 'name'], `duplicate connection ${connection.name}`);
     const mode = typeof connection.credential === 'string' ? connection.credential : connection.credential.mode;
     if (mode === 'passthrough' && !connection.audiences) {
@@ -187,6 +200,7 @@ export async function compilePolicyDocument(
     policy: {
       digest: await sha256Hex(canonicalJson(document)),
       connections,
+      defaultMasks,
       ...(source.auditors ? { auditors: source.auditors } : {}),
       ...(source.policy_admins ? { policyAdmins: source.policy_admins } : {}),
       rules,
@@ -296,11 +310,46 @@ function compileRule(
     ...(rule.message ? { message: rule.message } : {}),
     ...(rule.approval ? { approval: rule.approval } : {}),
     ...(rule.mask ? { mask: rule.mask as Partial<MaskSpec> } : {}),
+    // Only an allow rule may lift the default mask (schema.ts says why); elsewhere it is ignored.
+    ...(rule.default_mask === false && rule.effect === 'allow' ? { optsOutOfDefaultMask: true as const } : {}),
     ...(rule.rewrite ? { rewrite: normaliseRewrite(rule.rewrite) } : {}),
   };
   const indexKeys = indexKeysFor(rule, connections);
   if (indexKeys) compiled.indexKeys = indexKeys;
   return compiled;
+}
+
+/**
+ * A connection's `default_mask` as the MaskSpec merged into its decisions (frozen: shared by every
+ * decision), or undefined when it has none. Problems (a mask that masks nothing, a path that does
+ * not parse) are reported through `fail`; built-in names and detectors are checked by the schema.
+ */
+function resolveDefaultMask(
+  connection: ConnectionSource,
+  fail: (path: (string | number)[], message: string) => void,
+): MaskSpec | undefined {
+  const source = connection.default_mask;
+  if (source === undefined) return undefined;
+  const mask = typeof source === 'string' ? BUILTIN_DEFAULT_MASKS[source] : source;
+  if (mask.keys.length === 0 && mask.paths.length === 0 && mask.detectors.length === 0) {
+    fail([], 'a default mask names at least one key, path or detector (or leave default_mask out)');
+    return undefined;
+  }
+  let ok = true;
+  mask.paths.forEach((path, j) => {
+    const parsed = parseJsonPath(path);
+    if (!parsed.ok) {
+      ok = false;
+      fail(['paths', j], parsed.reason);
+    }
+  });
+  if (!ok) return undefined;
+  return Object.freeze({
+    paths: Object.freeze([...new Set(mask.paths)]),
+    keys: Object.freeze([...new Set(mask.keys)]),
+    detectors: Object.freeze([...new Set(mask.detectors)]),
+    style: 'redact',
+  });
 }
 
 /** Identical wildcard lists share one RegExp (fewer objects, and V8 caches its compiled code). */

@@ -3,7 +3,9 @@
  *
  * Contract: default deny; `deny` beats `require_approval` beats `allow` (ties go to the earliest
  * rule); the decision lists every rule that matched, in source order, with what it matched on;
- * obligations (mask, rewrite) accumulate from every matching rule whatever its effect. Only the
+ * obligations (mask, rewrite) accumulate from every matching rule whatever its effect, and the
+ * connection's default mask joins every decision's mask unless a matching rule that allowed (its
+ * evaluated effect, so not one whose condition failed) opts out with `default_mask: false`. Only the
  * rules the match index returns for (connection, method, provider/resource/first segment) are
  * examined. A `when` condition that fails at runtime makes that rule a deny for this request, with
  * the reason in `errors` (fail closed). Principals with unresolved groups (`groupsResolved: false`)
@@ -195,6 +197,7 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
   let errors: { ruleId: string; reason: string }[] | undefined;
   let deciding: CompiledRule | undefined;
   let decidingEffect: Effect = 'deny';
+  let defaultMask = policy.defaultMasks.get(request.connection);
   for (const rule of candidates) {
     scratch.params = undefined;
     if (!structuralMatch(rule, scratch)) continue;
@@ -220,6 +223,7 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
         errors.push({ ruleId: rule.id, reason: result.reason });
       } else if (!result.value) continue;
     }
+    if (effect === 'allow' && rule.optsOutOfDefaultMask) defaultMask = undefined;
     matched.push(rule);
     matchedRuleIds.push(rule.id);
     matches.push({ ruleId: rule.id, effect, why });
@@ -232,7 +236,7 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
     effect: deciding ? decidingEffect : 'deny',
     matchedRuleIds,
     matches,
-    mask: matched.length ? accumulateMask(matched) : EMPTY_MASK,
+    mask: matched.length ? accumulateMask(matched, defaultMask) : (defaultMask ?? EMPTY_MASK),
     rewrite: matched.length ? accumulateRewrite(matched) : EMPTY_REWRITE,
     operation: facts.operation,
     resourceId: facts.resourceId,

@@ -4,7 +4,8 @@
  * Contract: `mask` accumulates into one `MaskSpec` (the shared contract with src/mask): paths, keys
  * and detectors are unions in rule order without duplicates; the style is the strongest any matching
  * rule names — `redact` (reveals nothing) > `hmac` (reveals equality) > `last4` (reveals 4 chars) —
- * and `redact` when no rule names one. `rewrite` accumulates in rule order: header and query
+ * and `redact` when no rule names one. A connection's default mask (`base`) joins the union after the
+ * rules' entries but names no style: the rules decide it. `rewrite` accumulates in rule order: header and query
  * settings from later rules override earlier ones for the same name, removals are unions, JSON
  * Patch operations are concatenated (RFC 6902 applies them in order).
  */
@@ -48,7 +49,7 @@ export function normaliseRewrite(source: RewriteSource): RewriteSpec {
   };
 }
 
-export function accumulateMask(rules: readonly RuleObligations[]): MaskSpec {
+export function accumulateMask(rules: readonly RuleObligations[], base?: MaskSpec): MaskSpec {
   let spec: { paths: Set<string>; keys: Set<string>; detectors: Set<string>; style?: MaskStyle } | undefined;
   for (const rule of rules) {
     const mask = rule.mask;
@@ -59,7 +60,13 @@ export function accumulateMask(rules: readonly RuleObligations[]): MaskSpec {
     for (const d of mask.detectors ?? []) spec.detectors.add(d);
     if (mask.style && (!spec.style || STYLE_STRENGTH[mask.style] > STYLE_STRENGTH[spec.style])) spec.style = mask.style;
   }
-  if (!spec) return EMPTY_MASK;
+  // No rule masks: the default mask as compiled (one shared object; its style is `redact`).
+  if (!spec) return base ?? EMPTY_MASK;
+  if (base) {
+    for (const p of base.paths) spec.paths.add(p);
+    for (const k of base.keys) spec.keys.add(k);
+    for (const d of base.detectors) spec.detectors.add(d);
+  }
   return {
     paths: [...spec.paths],
     keys: [...spec.keys],

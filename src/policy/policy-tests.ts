@@ -5,7 +5,8 @@
  * Contract: pure. `parsePolicyTests` validates a test file with valibot (errors name file, line and
  * column); `runPolicyTests` evaluates every case against a compiled policy and returns one result per
  * case with every mismatch spelled out. Expectations are partial: only the fields a case names are
- * compared (lists exactly, objects field by field).
+ * compared (lists exactly, objects field by field); `mask_includes` lists entries the mask must
+ * contain among others (a connection's default mask makes exact lists long).
  */
 import * as v from 'valibot';
 import { LineCounter, parseDocument } from 'yaml';
@@ -35,6 +36,9 @@ const ExpectSchema = v.strictObject({
   message: v.optional(v.string()),
   approval: v.optional(v.record(v.string(), v.unknown())),
   mask: v.optional(v.record(v.string(), v.unknown())),
+  mask_includes: v.optional(
+    v.strictObject({ keys: v.optional(Strings), paths: v.optional(Strings), detectors: v.optional(Strings) }),
+  ),
   rewrite: v.optional(v.record(v.string(), v.unknown())),
   errors: v.optional(v.number()),
 });
@@ -150,6 +154,11 @@ export function runPolicyTests(policy: CompiledPolicy, tests: PolicyTestFile): C
       if (!wanted) continue;
       const actual = (decision[section] ?? {}) as Record<string, unknown>;
       for (const [key, value] of Object.entries(wanted)) check(`${section}.${key}`, actual[key], value);
+    }
+    for (const [field, wanted] of Object.entries(expect.mask_includes ?? {})) {
+      const held: readonly string[] = decision.mask[field as 'keys' | 'paths' | 'detectors'];
+      const missing = (wanted ?? []).filter((item) => !held.includes(item));
+      if (missing.length) failures.push(`mask_includes.${field}: missing ${show(missing)}, got ${show(held)}`);
     }
     return { name: testCase.name, ok: failures.length === 0, failures, decision };
   });

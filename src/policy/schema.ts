@@ -7,6 +7,7 @@
  * `policies/policy.schema.json` is generated from this module (`npm run policy -- schema`).
  */
 import * as v from 'valibot';
+import { BUILTIN_DEFAULT_MASK_NAMES } from '../mask/azure-defaults.ts';
 import { DETECTOR_NAMES } from '../mask/spec.ts';
 
 const NonEmpty = v.pipe(v.string(), v.minLength(1));
@@ -30,6 +31,21 @@ const CredentialSchema = v.union([
   v.strictObject({ mode: v.literal('static'), header: NonEmpty, secret: SecretName }),
 ]);
 
+/**
+ * A connection's default mask: a backstop for the rule that forgot a field. Merged into the mask of
+ * every decision for the connection, whatever rule allowed the request, so every JSON response of
+ * the connection runs through the masker. No `style`: the strongest style the matching rules name
+ * applies (`redact` when none does). Same syntax as a rule's `mask`.
+ */
+export const DefaultMaskSchema = v.strictObject({
+  /** JSON member-name patterns masked at any depth (case-insensitive, `*` wildcard). */
+  keys: v.optional(Strings, []),
+  /** JSONPath subset (`$.keys[*].value`). */
+  paths: v.optional(Strings, []),
+  /** Value detectors applied to every string value. */
+  detectors: v.optional(v.array(v.picklist(DETECTOR_NAMES)), []),
+});
+
 export const ConnectionSchema = v.strictObject({
   name: Id,
   /** Decides which request facts are derived: ARM operations, Kubernetes verbs, or method + path. */
@@ -46,6 +62,19 @@ export const ConnectionSchema = v.strictObject({
   hosts: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-z0-9.-]+(:\d+)?$/, 'a lowercase host name')))),
   /** What the upstream receives as credentials (docs/connections.md). */
   credential: v.optional(CredentialSchema, 'none'),
+  /**
+   * Masked in every response of this connection (docs/masking.md): a built-in set by name
+   * (`azure_secrets`) or `{ keys, paths, detectors }`. A matching `allow` rule may opt out.
+   */
+  default_mask: v.optional(
+    v.union([v.picklist(BUILTIN_DEFAULT_MASK_NAMES), DefaultMaskSchema], (issue) => {
+      // An object that got past the name check says what is wrong inside it (a bad detector).
+      const inner = issue.issues?.find((sub) => sub.path?.length);
+      return inner
+        ? `${inner.path?.map((item) => item.key).join('.')}: ${inner.message}`
+        : `a built-in default mask (${BUILTIN_DEFAULT_MASK_NAMES.join(', ')}) or { keys, paths, detectors }`;
+    }),
+  ),
   description: v.optional(v.string()),
 });
 
@@ -157,6 +186,16 @@ export const RuleSchema = v.pipe(
     message: v.optional(v.string()),
     approval: v.optional(ApprovalSchema),
     mask: v.optional(MaskSchema),
+    /**
+     * `false`: the connection's default mask does not apply to requests this rule matches (only
+     * the rules' own masks do) — for responses that carry no secrets or cannot be masked (a
+     * WebSocket session, plain-text logs). Honoured on `allow` rules only, and only when the rule
+     * really allowed (a `when` that failed makes it a deny, and its opt-out is dropped): lifting a
+     * protection is a grant, so only a rule that grants may do it. A `deny` or `require_approval`
+     * rule restricts — its opt-out is ignored, so adding a restriction can never unmask a response
+     * (approvers approve a request, not the plaintext of its answer).
+     */
+    default_mask: v.optional(v.literal(false)),
     rewrite: v.optional(RewriteSchema),
   }),
   v.check(
@@ -177,6 +216,7 @@ export const PolicySourceSchema = v.strictObject({
 
 export type PolicySource = v.InferOutput<typeof PolicySourceSchema>;
 export type ConnectionSource = v.InferOutput<typeof ConnectionSchema>;
+export type DefaultMaskSource = v.InferOutput<typeof DefaultMaskSchema>;
 export type CredentialSource = v.InferOutput<typeof CredentialSchema>;
 export type RuleSource = v.InferOutput<typeof RuleSchema>;
 export type MatchSource = v.InferOutput<typeof MatchSchema>;

@@ -12,6 +12,9 @@
  * masker's tokenizer later.)
  */
 
+import { stripContinuation as stripContinuationParam } from './continuation.ts';
+import { normaliseUpstreamPath } from './route.ts';
+
 export const LINK_HEADERS = ['location', 'azure-asyncoperation', 'operation-location'] as const;
 export const LINK_MEMBERS = ['nextLink', '@odata.nextLink'] as const;
 
@@ -20,17 +23,37 @@ export interface LinkRewrite {
   from: readonly string[];
   /** Gateway base for this connection without trailing slash, e.g. https://gw.example/arm. */
   to: string;
+  /**
+   * Binds a rewritten link to the call that produced it (src/proxy/continuation.ts): given the
+   * upstream-relative path and query (without any earlier binding), returns the query parameter
+   * (`name=value`) to append.
+   */
+  bind?: (link: string) => string;
 }
 
 export function rewriteLink(value: string, rewrite: LinkRewrite): string {
   for (const base of rewrite.from) {
-    if (value === base) return rewrite.to;
-    if (value.startsWith(base)) {
+    if (value === base || value.startsWith(base)) {
       const next = value.charAt(base.length);
-      if (next === '/' || next === '?') return rewrite.to + value.slice(base.length);
+      if (value !== base && next !== '/' && next !== '?') continue;
+      if (!rewrite.bind) return rewrite.to + value.slice(base.length);
+      // An upstream cannot hand out a binding of its own: any it sent is dropped before binding.
+      const rest = stripContinuation(value.slice(base.length));
+      const query = rest.search;
+      const link = `${rest.path}${query}`;
+      return `${rewrite.to}${link}${query ? '&' : '?'}${rewrite.bind(link)}`;
     }
   }
   return value;
+}
+
+/** Split an upstream-relative link into path and query, without any continuation parameter. */
+function stripContinuation(rest: string): { path: string; search: string } {
+  const q = rest.indexOf('?');
+  const path = q === -1 ? rest : rest.slice(0, q);
+  const search = q === -1 ? '' : stripContinuationParam(rest.slice(q)).search;
+  const plain = path === '' ? '/' : path;
+  return { path: normaliseUpstreamPath(plain) ?? plain, search };
 }
 
 /** Rewrite LRO headers in place; returns the names that changed (for tests and audit). */

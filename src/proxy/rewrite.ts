@@ -5,9 +5,14 @@
  * the policy says (the compiler already refused protected headers such as `authorization`); JSON
  * Patch (RFC 6902) applies to a JSON body held in memory under a size cap, atomically: if any
  * operation fails (a `test` that does not hold, a path that does not exist) nothing is applied and
- * the caller refuses the request — a rewrite obligation is never silently skipped.
+ * the caller refuses the request — a rewrite obligation is never silently skipped. Member names in
+ * a pointer match as Azure binds them: an exact member first, else the one member whose name folds
+ * equal (`Properties` for `/properties`), and `add` replaces that member rather than adding a
+ * second; a body that repeats a member name, exactly or case-insensitively, is refused
+ * (`ambiguous`) before any patch, because the upstream would bind the last one.
  */
 import type { JsonPatchOp, RewriteSpec } from '../policy/index.ts';
+import { foldMemberName, parseStrictJsonBytes } from '../util/strict-json.ts';
 
 /** Request bodies larger than this are not patched (the request is refused instead). */
 export const REWRITE_BODY_LIMIT = 256 * 1024;
@@ -36,12 +41,23 @@ const clone = (value: unknown): unknown => (value === undefined ? undefined : st
 
 type Container = Record<string, unknown> | unknown[];
 
+/** The member `token` names in `object`: exact, else the (only) one whose name folds equal. */
+function memberName(object: Record<string, unknown>, token: string): string {
+  if (Object.hasOwn(object, token)) return token;
+  const wanted = foldMemberName(token);
+  for (const name of Object.keys(object)) if (foldMemberName(name) === wanted) return name;
+  return token;
+}
+
 function parentOf(root: unknown, tokens: string[]): { parent: Container; key: string } | string {
   let node = root;
   for (const token of tokens.slice(0, -1)) {
     if (Array.isArray(node)) node = node[arrayIndex(token, node.length - 1) ?? -1];
-    else if (node && typeof node === 'object') node = (node as Record<string, unknown>)[token];
-    else return `path segment ${token} does not exist`;
+    else if (node && typeof node === 'object') {
+      const object = node as Record<string, unknown>;
+      const name = memberName(object, token);
+      node = Object.hasOwn(object, name) ? object[name] : undefined;
+    } else return `path segment ${token} does not exist`;
     if (node === undefined) return `path segment ${token} does not exist`;
   }
   if (!node || typeof node !== 'object') return 'parent is not an object or array';
@@ -61,8 +77,12 @@ function get(root: unknown, path: string): { found: boolean; value?: unknown } {
       const i = arrayIndex(token, node.length - 1);
       if (i === undefined) return { found: false };
       node = node[i];
-    } else if (node && typeof node === 'object' && Object.hasOwn(node, token)) {
-      node = (node as Record<string, unknown>)[token];
+    } else if (
+      node &&
+      typeof node === 'object' &&
+      Object.hasOwn(node, memberName(node as Record<string, unknown>, token))
+    ) {
+      node = (node as Record<string, unknown>)[memberName(node as Record<string, unknown>, token)];
     } else return { found: false };
   }
   return { found: true, value: node };
@@ -77,7 +97,12 @@ function add(root: unknown, path: string, value: unknown): PatchResult {
     const i = at.key === '-' ? at.parent.length : arrayIndex(at.key, at.parent.length);
     if (i === undefined) return { ok: false, error: `${path}: bad array index` };
     at.parent.splice(i, 0, value);
-  } else at.parent[at.key] = value;
+  } else {
+    // One member per folded name: a case variant is replaced, never left beside the new member.
+    const existing = memberName(at.parent, at.key);
+    if (existing !== at.key) delete at.parent[existing];
+    Object.defineProperty(at.parent, at.key, { value, enumerable: true, writable: true, configurable: true });
+  }
   return { ok: true, value: root };
 }
 
@@ -91,8 +116,9 @@ function remove(root: unknown, path: string): PatchResult {
     if (i === undefined) return { ok: false, error: `${path}: no such element` };
     at.parent.splice(i, 1);
   } else {
-    if (!Object.hasOwn(at.parent, at.key)) return { ok: false, error: `${path}: no such member` };
-    delete at.parent[at.key];
+    const name = memberName(at.parent, at.key);
+    if (!Object.hasOwn(at.parent, name)) return { ok: false, error: `${path}: no such member` };
+    delete at.parent[name];
   }
   return { ok: true, value: root };
 }
@@ -146,7 +172,8 @@ export function applyJsonPatch(document: unknown, ops: readonly JsonPatchOp[]): 
 
 export type BodyPatchResult =
   | { ok: true; body: Uint8Array<ArrayBuffer> }
-  | { ok: false; reason: 'not_json' | 'too_large' | 'patch_failed'; detail: string };
+  | { ok: false; reason: 'not_json' | 'too_large' | 'patch_failed'; detail: string }
+  | { ok: false; reason: 'ambiguous'; detail: string; pointer: string };
 
 /** Patch a JSON request body (bytes already read, at most `REWRITE_BODY_LIMIT`). */
 export function patchJsonBody(
@@ -161,13 +188,21 @@ export function patchJsonBody(
   if (bytes.byteLength > REWRITE_BODY_LIMIT) {
     return { ok: false, reason: 'too_large', detail: `body over ${REWRITE_BODY_LIMIT} bytes` };
   }
-  let document: unknown;
-  try {
-    document = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch {
-    return { ok: false, reason: 'not_json', detail: 'the body is not valid JSON' };
+  const parsed = parseStrictJsonBytes(bytes);
+  if (!parsed.ok) {
+    return parsed.reason === 'invalid_json'
+      ? { ok: false, reason: 'not_json', detail: 'the body is not valid JSON' }
+      : {
+          ok: false,
+          reason: 'ambiguous',
+          pointer: parsed.path.slice(0, 512),
+          detail:
+            parsed.reason === 'duplicate_member'
+              ? `The body repeats a member name at ${parsed.path.slice(0, 512)}`
+              : `The body nests too deeply at ${parsed.path.slice(0, 512)}`,
+        };
   }
-  const patched = applyJsonPatch(document, ops);
+  const patched = applyJsonPatch(parsed.value, ops);
   if (!patched.ok) return { ok: false, reason: 'patch_failed', detail: patched.error };
   return { ok: true, body: new TextEncoder().encode(JSON.stringify(patched.value)) as Uint8Array<ArrayBuffer> };
 }

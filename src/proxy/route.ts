@@ -54,12 +54,23 @@ export function routeRequest(
   // One spelling of the path for policy, audit and upstream: percent-encoded unreserved characters
   // (`%65xec`, `%2E%2E`) are decoded (RFC 3986 §6.2.2.2) — the upstream decodes them anyway — so a
   // rule naming `exec` or `secrets` cannot be stepped around; the checks below run on the result.
-  path = normalizePercentEncoding(path);
-  if (AMBIGUOUS.test(path) || /(^|\/)\.\.?(\/|$)/.test(path) || path.includes('//')) {
-    return { ok: false, reason: 'ambiguous_path', connectionName: connection.name };
-  }
+  const normalised = normaliseUpstreamPath(path);
+  if (normalised === undefined) return { ok: false, reason: 'ambiguous_path', connectionName: connection.name };
+  path = normalised;
   const upstreamBase = (upstreamOverrides.get(connection.name) ?? connection.upstream).replace(/\/+$/, '');
   return { ok: true, route: { connection, upstreamBase, path, search: url.search, prefix } };
+}
+
+/**
+ * One spelling of an upstream path (percent-encoded unreserved characters decoded), or undefined
+ * when its meaning could differ between the gateway and the upstream (encoded slashes or
+ * backslashes, double encoding, NUL, dot segments, empty segments). Used for direct requests and
+ * for every request embedded in a batch.
+ */
+export function normaliseUpstreamPath(path: string): string | undefined {
+  const normalised = normalizePercentEncoding(path);
+  if (AMBIGUOUS.test(normalised) || /(^|\/)\.\.?(\/|$)/.test(normalised) || normalised.includes('//')) return undefined;
+  return normalised;
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;

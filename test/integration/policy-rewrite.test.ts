@@ -40,10 +40,12 @@ describe('JSON Patch rewrite of request bodies', () => {
       body: JSON.stringify({ location: 'westeurope', properties: { publicNetworkAccess: 'Enabled' } }),
       headers: { 'content-type': 'application/json' },
     });
-    // The demo upstream has no storage accounts: its 404 shows the request was forwarded.
-    expect(response.status).toBe(404);
+    // The demo upstream echoes the account as ARM would bind it: the rewrite reached it.
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as { properties: { publicNetworkAccess: string } };
+    expect(echoed.properties.publicNetworkAccess).toBe('Disabled');
     const row = await auditRow(response.headers.get('x-edgeward-request-id') ?? '');
-    expect(row).toMatchObject({ decision: 'allow', outcome: 'completed', status: 404 });
+    expect(row).toMatchObject({ decision: 'allow', outcome: 'completed', status: 200 });
     expect(JSON.parse(String(row?.rule_ids))).toEqual(['public-network-access-forced-off']);
   });
 });

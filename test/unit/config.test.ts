@@ -49,8 +49,13 @@ describe('parseConfig', () => {
     };
     const unsigned = parseConfig(production);
     expect(unsigned.ok).toBe(false);
-    if (!unsigned.ok) expect(unsigned.errors).toEqual([expect.stringMatching(/^AUDIT_SIGNING_KEY: /)]);
-    expect(parseConfig({ ...production, AUDIT_SIGNING_KEY: '{"kty":"OKP"}' }).ok).toBe(true);
+    if (!unsigned.ok) {
+      expect(unsigned.errors).toEqual([
+        expect.stringMatching(/^AUDIT_SIGNING_KEY: /),
+        expect.stringMatching(/^CONTINUATION_KEY: /),
+      ]);
+    }
+    expect(parseConfig({ ...production, AUDIT_SIGNING_KEY: '{"kty":"OKP"}', CONTINUATION_KEY: 'k' }).ok).toBe(true);
     const hooks = parseConfig({ ...dev, APPROVAL_WEBHOOK_URLS: 'https://hooks.example/x' });
     expect(hooks.ok).toBe(false);
     if (!hooks.ok) expect(hooks.errors).toEqual([expect.stringMatching(/^APPROVAL_WEBHOOK_SECRET: /)]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrefer } from '../../../src/approval/prefer.ts';
-import { bodyPreview } from '../../../src/approval/preview.ts';
+import { requestView, type ViewInput } from '../../../src/approval/request-view.ts';
 import { openRound } from '../../../src/approval/state-machine.ts';
 import { approvalEvent, parseWebhookTargets, slackMessage, teamsMessage } from '../../../src/approval/webhook-event.ts';
 
@@ -16,34 +16,6 @@ describe('Prefer (RFC 7240)', () => {
     ['return=minimal', { respondAsync: false }],
   ])('%s', (header, expected) => {
     expect(parsePrefer(header)).toEqual(expected);
-  });
-});
-
-const bytes = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
-
-describe('bodyPreview', () => {
-  it('masks rule keys and credential-looking members, never shows non-JSON', () => {
-    const preview = bodyPreview(bytes('{"location":"x","adminPassword":"hunter2","tags":{"owner":"me","value":"s"}}'), [
-      'value',
-    ]);
-    expect(preview).toBe('{"location":"x","adminPassword":"***","tags":{"owner":"me","value":"***"}}');
-    expect(bodyPreview(bytes('<xml>secret</xml>'), [])).toBe('(17 bytes, not JSON: not shown)');
-    expect(bodyPreview(new ArrayBuffer(0), [])).toBeUndefined();
-  });
-
-  it('masks what approvers must not see: objects under credential names, secrets in values', () => {
-    const body = {
-      parameters: { adminPassword: { value: 'P@ssw0rd' } },
-      properties: { administratorLoginPassword: 'Hunter2-Pa55', sharedKey: 'vpn-psk' },
-      note: 'Server=x;Database=y;User Id=u;Password=hunter2;',
-    };
-    const preview = bodyPreview(bytes(JSON.stringify(body)), []) ?? '';
-    for (const secret of ['P@ssw0rd', 'Hunter2-Pa55', 'vpn-psk', 'hunter2']) expect(preview).not.toContain(secret);
-    expect(preview).toContain('"parameters":{"adminPassword":"***"}');
-  });
-
-  it('caps the preview', () => {
-    expect(bodyPreview(bytes(JSON.stringify({ a: 'x'.repeat(5000) })), [])?.length).toBe(2000);
   });
 });
 
@@ -108,5 +80,118 @@ describe('webhook events and adapters', () => {
       { kind: 'slack', url: 'https://hooks.slack.com/x' },
       { kind: 'teams', url: 'https://t.example/w' },
     ]);
+  });
+});
+
+describe('webhook events: the whole body or none of it, and always the link to the full view', () => {
+  const enc = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+  const LINK = 'https://gw.example/_gateway/approvals/bbbb';
+  const OWNER = '/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
+
+  function eventFor(raw: string, extra: Partial<ViewInput> = {}) {
+    const built = requestView({
+      method: 'PUT',
+      connection: 'arm',
+      path: '/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/r1',
+      search: '',
+      headers: new Headers({ 'content-type': 'application/json' }),
+      body: enc(raw),
+      bodySha256: '0'.repeat(64),
+      maskKeys: [],
+      ...extra,
+    });
+    if (!built.ok) throw new Error(built.detail);
+    const { state } = openRound(
+      undefined,
+      {
+        id: 'b'.repeat(32),
+        link: LINK,
+        request: {
+          connection: 'arm',
+          method: 'PUT',
+          path: built.view.path,
+          query: '',
+          ruleId: 'role-assignments',
+          requesterOid: 'oid-a',
+          requesterAppId: 'app',
+          ...(built.preview !== undefined ? { bodyPreview: built.preview } : {}),
+          bodyBytes: raw.length,
+          view: built.view,
+        },
+        policy: { groups: ['g'], users: [], count: 1, ttlSeconds: 600 },
+      },
+      Date.parse('2026-01-01T00:00:00Z'),
+    );
+    return approvalEvent(state, {
+      round: 1,
+      event: 'created',
+      status: 'pending',
+      at: state.createdAt,
+      by: 'oid-a',
+      reason: '',
+    });
+  }
+
+  it('leaves out a padded body entirely (no prefix showing the harmless part) and points to the page', () => {
+    const raw = JSON.stringify({ properties: { description: 'x'.repeat(2500), roleDefinitionId: OWNER } });
+    const event = eventFor(raw);
+    expect(event.data.request).toMatchObject({ bodyPreview: null, bodyBytes: raw.length });
+    expect(event.data.request.bodyNote).toContain(`${raw.length} bytes`);
+    for (const message of [
+      JSON.stringify(event),
+      JSON.stringify(slackMessage(event)),
+      JSON.stringify(teamsMessage(event)),
+    ]) {
+      expect(message).not.toContain('xxxxxxxxxx');
+      expect(message).not.toContain('"view"');
+      expect(message).toContain(LINK);
+    }
+    expect(JSON.stringify(slackMessage(event))).toContain(`<${LINK}|Open the full request>`);
+    expect(JSON.stringify(teamsMessage(event))).toContain(`[Open the full request](${LINK})`);
+  });
+
+  it('carries a short body whole, masked', () => {
+    const event = eventFor('{"properties":{"roleDefinitionId":"r","password":"hunter2-xyz"}}');
+    expect(event.data.request.bodyPreview).toBe('{"properties":{"roleDefinitionId":"r","password":"***"}}');
+    expect(event.data.request.bodyNote).toBeNull();
+    expect(JSON.stringify(slackMessage(event))).not.toContain('hunter2');
+  });
+
+  it('counts embedded requests and template resources, and warns about a linked template', () => {
+    const event = eventFor('{}', {
+      embedded: [
+        { name: '1', method: 'DELETE', url: '/x', operation: 'op', resourceId: '/x', decision: 'allow', ruleIds: [] },
+      ],
+      templateResources: { resources: [], truncated: false, linked: 'https://t.example/t.json' },
+    });
+    expect(event.data.request).toMatchObject({ embeddedRequests: 1, templateResources: 0, templateLinked: true });
+    const teams = JSON.stringify(teamsMessage(event));
+    expect(teams).toContain('Embedded requests');
+    expect(teams).toContain('not inspected');
+  });
+
+  it('never forwards a preview from before whole-request views (it may be a cut prefix)', () => {
+    const { state } = openRound(
+      undefined,
+      {
+        id: 'c'.repeat(32),
+        link: LINK,
+        request: {
+          connection: 'arm',
+          method: 'PUT',
+          path: '/x',
+          query: '',
+          ruleId: 'r',
+          requesterOid: 'oid-a',
+          requesterAppId: 'app',
+          bodyPreview: '{"properties":{"roleDefinitionId":"Reader"…',
+        },
+        policy: { groups: ['g'], users: [], count: 1, ttlSeconds: 600 },
+      },
+      0,
+    );
+    const event = approvalEvent(state, { round: 1, event: 'created', status: 'pending', at: '', by: null, reason: '' });
+    expect(event.data.request.bodyPreview).toBeNull();
+    expect(JSON.stringify(slackMessage(event))).not.toContain('Reader');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveArmFacts } from '../../../src/policy/arm-operation.ts';
+import { armPathProblem, deriveArmFacts } from '../../../src/policy/arm-operation.ts';
 import { deriveKubernetesFacts } from '../../../src/policy/kubernetes-request.ts';
 
 const RG = '/subscriptions/s1/resourceGroups/rg';
@@ -103,5 +103,99 @@ describe('Kubernetes request attributes, like Kubernetes RBAC', () => {
     ['GET', '/healthz', '', { verb: 'get', isResourceRequest: false }],
   ])('%s %s?%s', (method, path, query, expected) => {
     expect(deriveKubernetesFacts(method, path, q(query))).toMatchObject(expected);
+  });
+});
+
+describe('ARM operations: the method decides the verb before the path does (hostile shapes)', () => {
+  it.each([
+    // A single segment is never a read unless it is a GET.
+    ['POST', '/batch', 'Microsoft.Resources/batch/action'],
+    ['GET', '/batch', 'Microsoft.Resources/batch/read'],
+    // A collection deleted or written as a whole is a delete/write, not a read.
+    ['DELETE', '/subscriptions/s1/resourceGroups', 'Microsoft.Resources/subscriptions/resourceGroups/delete'],
+    ['PUT', '/subscriptions/s1/resourceGroups', 'Microsoft.Resources/subscriptions/resourceGroups/write'],
+    [
+      'DELETE',
+      '/subscriptions/s1/providers/Microsoft.Storage/storageAccounts',
+      'Microsoft.Storage/storageAccounts/delete',
+    ],
+    [
+      'PATCH',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/blobServices`,
+      'Microsoft.Storage/storageAccounts/blobServices/write',
+    ],
+    // A method ARM does not define never becomes a read (the pipeline refuses it with 405 first).
+    ['MERGE', RG, 'Microsoft.Resources/subscriptions/resourceGroups/action'],
+    ['PROPFIND', '/subscriptions/s1/resourceGroups', 'Microsoft.Resources/subscriptions/resourceGroups/action'],
+    // A GET on a secret-bearing action is that action (masks and denies keyed on it apply).
+    [
+      'GET',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/listKeys`,
+      'Microsoft.Storage/storageAccounts/listKeys/action',
+    ],
+    [
+      'GET',
+      `${RG}/providers/Microsoft.Search/searchServices/s/listQueryKeys`,
+      'Microsoft.Search/searchServices/listQueryKeys/action',
+    ],
+    [
+      'HEAD',
+      `${RG}/providers/Microsoft.SignalRService/SignalR/s/regenerateKey`,
+      'Microsoft.SignalRService/SignalR/regenerateKey/action',
+    ],
+    // …but a GET of an ordinary child collection stays a read.
+    [
+      'GET',
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/blobServices`,
+      'Microsoft.Storage/storageAccounts/blobServices/read',
+    ],
+    // The provider itself: a read of its registration, or a change to it.
+    ['GET', '/subscriptions/s1/providers/Microsoft.Storage', 'Microsoft.Resources/subscriptions/providers/read'],
+    ['DELETE', '/subscriptions/s1/providers/Microsoft.Storage', 'Microsoft.Storage/register/action'],
+  ])('%s %s → %s', (method, path, operation) => {
+    expect(deriveArmFacts(method, path, '').operation).toBe(operation);
+  });
+
+  it('no method other than GET and HEAD ever derives a read, whatever the path', () => {
+    const paths = [
+      '/batch',
+      '/subscriptions',
+      '/subscriptions/s1/resourceGroups',
+      RG,
+      `${RG}/providers/Microsoft.Storage/storageAccounts`,
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a`,
+      `${RG}/providers/Microsoft.Storage/storageAccounts/a/listKeys`,
+      '/subscriptions/s1/providers/Microsoft.Storage',
+      '/providers/Microsoft.Management/managementGroups/mg/providers/Microsoft.Resources/deployments/d',
+      '/',
+    ];
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'MERGE', 'OPTIONS', 'TRACE', 'get']) {
+      for (const path of paths)
+        expect(deriveArmFacts(method, path, '').operation, `${method} ${path}`).not.toMatch(/\/read$/);
+    }
+  });
+});
+
+describe('armPathProblem: letters .NET folds onto ARM keywords are refused', () => {
+  it.each([
+    ['/subscriptions/s1/resourceGroups/rg/provıders/Microsoft.Authorization/roleAssignments/x', 'dotless i'],
+    [
+      '/subscriptions/s1/resourceGroups/rg/providers/Microſoft.Authorization/roleAssignments/x',
+      'long s in a namespace',
+    ],
+    ['/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/listKeys', 'control: none'],
+    ['/ｓubscriptions/s1/resourceGroups/rg', 'fullwidth s'],
+    ['/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/storageAccount%C4%B1/a', 'encoded dotless i'],
+    ['/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Storage/\u212Aeys/a', 'Kelvin sign'],
+  ])('%s (%s)', (path, label) => {
+    const problem = armPathProblem(path);
+    if (label.startsWith('control')) expect(problem).toBeUndefined();
+    else expect(problem).toMatch(/non-ASCII/);
+  });
+
+  it('resource names may be Unicode (resource groups allow it)', () => {
+    expect(
+      armPathProblem('/subscriptions/s1/resourceGroups/rg-ünïcode/providers/Microsoft.Web/sites/café'),
+    ).toBeUndefined();
   });
 });
