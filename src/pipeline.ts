@@ -206,16 +206,22 @@ export async function proxyRequest(
       path: route.path,
       query: route.search,
       now: deps.now(),
+      ...(template ? { templateResourceTypes: [...new Set(template.resources.map((r) => r.type))] } : {}),
     };
     let decision: Decision;
     const children = new Map<string, Partial<AuditRecord>>();
     let batchView: EmbeddedView[] | undefined;
     if (dialect && judged) {
-      const parsed = parseBatch(dialect, judged.value, {
-        upstreamBase: route.upstreamBase,
-        upstream: route.connection.upstream,
-        normalisePath: normaliseUpstreamPath,
-      });
+      const parsed = parseBatch(
+        dialect,
+        judged.value,
+        {
+          upstreamBase: route.upstreamBase,
+          upstream: route.connection.upstream,
+          normalisePath: normaliseUpstreamPath,
+        },
+        route.path,
+      );
       if (!parsed.ok) throw batchRefused(400, `The batch cannot be judged: ${parsed.detail}.`, []);
       const verdict = judgeBatch(policy, route.connection, dialect, parsed.requests, principal, deps.now());
       record.requestFacts = JSON.stringify({ batch: { dialect, count: parsed.requests.length } });

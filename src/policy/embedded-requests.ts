@@ -80,6 +80,8 @@ export function parseBatch(
   dialect: BatchDialect,
   document: unknown,
   connection: { upstreamBase: string; upstream: string; normalisePath(path: string): string | undefined },
+  /** The batch's own path: Graph resolves embedded URLs against its version (`/v1.0/$batch`). */
+  batchPath = '/batch',
 ): BatchParse {
   if (!isObject(document)) return { ok: false, detail: 'the batch body is not a JSON object' };
   const top = membersOf(document, ['requests'], 'the batch');
@@ -94,6 +96,8 @@ export function parseBatch(
   const known = [fields.key, fields.method, fields.url, fields.body, fields.headers, ...fields.other];
   const origins = new Set([originOf(connection.upstreamBase), originOf(connection.upstream)]);
   const base = new URL(`${connection.upstreamBase}/`);
+  const version = dialect === 'graph' ? (GRAPH_BATCH.exec(batchPath)?.[1] ?? 'v1.0') : '';
+  const relativeBase = dialect === 'graph' ? new URL(`.${base.pathname.replace(/\/$/, '')}/${version}/`, base) : base;
   const requests: EmbeddedRequest[] = [];
   const keys = new Set<string>();
   for (const [index, entry] of list.entries()) {
@@ -120,7 +124,7 @@ export function parseBatch(
     try {
       // Graph URLs are relative to the version root (`/users/x` means `/v1.0/users/x`).
       const relative = dialect === 'graph' && !/^[a-z][a-z0-9+.-]*:/i.test(rawUrl) ? graphRelative(rawUrl) : rawUrl;
-      resolved = new URL(relative, base);
+      resolved = new URL(relative, relativeBase);
     } catch {
       return { ok: false, detail: `${where}: the url is not a URL` };
     }

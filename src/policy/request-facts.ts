@@ -19,6 +19,11 @@ export interface PolicyRequest {
   query?: string;
   /** Evaluation time in ms since the epoch (CEL `now`); the core never reads a clock. */
   now?: number;
+  /**
+   * Facts read from a judged body: the resource types an ARM template deployment creates
+   * (src/policy/template-facts.ts), CEL `request.template_resource_types`.
+   */
+  templateResourceTypes?: readonly string[];
 }
 
 export interface RequestFacts {

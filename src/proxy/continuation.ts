@@ -81,7 +81,7 @@ export const sameCaller = (origin: ContinuationOrigin, principal: Principal): bo
  */
 export function stripContinuation(search: string): { search: string; values: string[] } {
   const raw = search.startsWith('?') ? search.slice(1) : search;
-  if (!raw.includes(CONTINUATION_PARAM)) return { search, values: [] };
+  if (!/edgeward(?:-|%2d)continuation/i.test(raw)) return { search, values: [] };
   const kept: string[] = [];
   const values: string[] = [];
   for (const part of raw.split('&')) {
