@@ -50,6 +50,7 @@ export default defineConfig(async () => {
                   // Proxy (issue 8): more upstreams, the gateway app's dev secret, tight limits for tests.
                   UPSTREAM_AZURE: arm.url,
                   UPSTREAM_K8S: k8s.url,
+                  UPSTREAM_GRAPH: graph.url,
                   ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
                   REQUEST_BODY_LIMIT_BYTES: '1048576',
                   PROXY_UPSTREAM_TIMEOUT_MS: '1000',

@@ -154,6 +154,8 @@ export async function proxyRequest(
     });
     record.principal = principal;
     record.actorMode = principal.actorMode;
+    // Authenticated: from here until policy decides, a refusal is the gateway's deny, not a sign-in failure.
+    record.decision = 'deny';
 
     // A follow-up (LRO poll, next page) carries the call that started it (src/proxy/continuation.ts).
     let origin: ContinuationOrigin | undefined;

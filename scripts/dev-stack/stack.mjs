@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoArm } from './demo-arm.mjs';
 import { startMockEntra } from './mock-entra.mjs';
+import { startMockGraph } from './mock-graph.mjs';
 import { startMockKubernetes } from './mock-k8s.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -97,6 +98,8 @@ export async function startStack(options = {}) {
   });
   const arm = await startDemoArm({ port: options.armPort ?? 0, tenantId: directory.tenantId });
   const k8s = await startMockKubernetes({ port: options.k8sPort ?? 0 });
+  // Microsoft Graph for the `graph` connection (users, $batch, addPassword): a local mock.
+  const graph = await startMockGraph({ port: options.graphPort ?? 0 });
 
   const migrate = spawnSync(WRANGLER, ['d1', 'migrations', 'apply', 'AUDIT_DB', '--local', '--persist-to', persistTo], {
     cwd: ROOT,
@@ -113,6 +116,7 @@ export async function startStack(options = {}) {
     UPSTREAM_ARM: arm.url,
     UPSTREAM_AZURE: arm.url,
     UPSTREAM_K8S: k8s.url,
+    UPSTREAM_GRAPH: graph.url,
     ENTRA_CLIENT_SECRET: directory.gatewayClientSecret,
     ...options.vars,
   };
@@ -122,7 +126,7 @@ export async function startStack(options = {}) {
     args.push('--https-key-path', options.tls.keyFile, '--https-cert-path', options.tls.certFile);
   }
   for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}:${value}`);
-  const closeMocks = () => Promise.all([entra.close(), arm.close(), k8s.close()]);
+  const closeMocks = () => Promise.all([entra.close(), arm.close(), k8s.close(), graph.close()]);
   let gateway;
   try {
     gateway = await startWranglerDev({

@@ -102,7 +102,11 @@ export function approvalEvent(state: ApprovalState, transition: ApprovalTransiti
         bodyNote:
           preview !== null || bytes === 0
             ? null
-            : `The body${bytes === null ? '' : ` (${bytes} bytes)`} is too long for this message and is not shown.`,
+            : r.view?.body?.kind === 'opaque'
+              ? `The body (${bytes} bytes) is not text: the approver page shows its size and SHA-256 only.`
+              : bytes === null
+                ? 'The body is not shown in this message.'
+                : `The body (${bytes} bytes) is too long for this message and is not shown.`,
         embeddedRequests: r.view?.embedded?.length ?? null,
         templateResources: template ? template.resources.length : null,
         templateLinked: template?.linked !== undefined,

@@ -10,7 +10,7 @@
  * under a storage account are `Microsoft.Authorization/roleAssignments/…`); type/name segments
  * alternate after it; a trailing odd segment is a collection (`…/{type}/{verb}`) or, for POST, an
  * action on the resource (`…/{action}/action`). A GET on a secret-bearing action path (`…/listKeys`,
- * `…/regenerateKey`: some providers accept GET, and pagers follow `nextLink` with GET) is that
+ * `…/regenerateKey`, Cosmos DB `…/readonlykeys`: some providers accept GET, and pagers follow `nextLink` with GET) is that
  * action, so every rule keyed on it — deny, allow, mask — applies. Keywords compare ASCII
  * case-insensitively, as ARM does; `armPathProblem` refuses the non-ASCII letters .NET's case
  * folding would map onto a keyword (`ı`, `ſ`, `K`, fullwidth forms). Case is otherwise kept from
@@ -50,7 +50,7 @@ export const isArmMethod = (method: string): boolean => Object.hasOwn(VERBS, met
 const verbFor = (method: string): ArmVerb => (Object.hasOwn(VERBS, method) ? (VERBS[method] as ArmVerb) : 'action');
 
 /** Action names that return or rotate secrets; a GET on them is the action, not a collection read. */
-const SECRET_ACTION = /^(?:list|regenerate)/i;
+const SECRET_ACTION = /^(?:list|regenerate)|^readonlykeys$/i;
 
 /**
  * Why this path cannot be judged as ARM will see it, or undefined. A type position (even index

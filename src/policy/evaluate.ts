@@ -170,6 +170,7 @@ function celContext(scratch: Scratch): CelContext {
       params: {},
       query: Object.fromEntries(facts.query),
       operation: facts.operation,
+      template_resource_types: facts.request.templateResourceTypes ?? [],
     },
     principal: {
       tenant: principal.tenantId,

@@ -4,10 +4,10 @@
  * Contract: `mask` accumulates into one `MaskSpec` (the shared contract with src/mask): paths, keys
  * and detectors are unions in rule order without duplicates; the style is the strongest any matching
  * rule names — `redact` (reveals nothing) > `hmac` (reveals equality) > `last4` (reveals 4 chars) —
- * and `redact` when no rule names one. A connection's default mask (`base`) joins the union after the
- * rules' entries but names no style: the rules decide it. `rewrite` accumulates in rule order: header and query
- * settings from later rules override earlier ones for the same name, removals are unions, JSON
- * Patch operations are concatenated (RFC 6902 applies them in order).
+ * and `redact` when no rule names one. A connection's default mask (`base`) joins the union after
+ * the rules' entries but names no style: the rules decide it. `rewrite` accumulates in rule order:
+ * header and query settings from later rules override earlier ones for the same name, removals are
+ * unions, JSON Patch operations are concatenated (RFC 6902 applies them in order).
  */
 import { EMPTY_MASK, type MaskSpec, type MaskStyle } from '../mask/spec.ts';
 import type { JsonPatchOp, RewriteSource } from './schema.ts';

@@ -19,6 +19,7 @@ import { type MaskSpec, mergeMasks } from '../mask/spec.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { type BatchDialect, type EmbeddedRequest, rebaseMaskPath } from '../policy/embedded-requests.ts';
 import { type Decision, evaluatePolicy } from '../policy/evaluate.ts';
+import { stripContinuation } from './continuation.ts';
 import { headerLookup, requestShapeProblem } from './request-shape.ts';
 
 export interface EmbeddedJudgement {
@@ -68,10 +69,14 @@ export function judgeBatch(
       principal,
     );
     judged.push({ request, decision });
+    // A bound follow-up link is followed directly, where its binding is verified and its origin's
+    // obligations apply — never inside a batch, where nobody would check it.
+    const bound = stripContinuation(request.search).values.length > 0;
     const name = `embedded request ${JSON.stringify(request.key.slice(0, 64))} (${request.method} ${request.path.slice(0, 200)})`;
-    if (shape) {
-      const why =
-        shape.kind === 'method'
+    if (shape || bound) {
+      const why = !shape
+        ? 'carries an edgeward-continuation binding; follow bound links directly, not inside a batch'
+        : shape.kind === 'method'
           ? `uses the method ${request.method.slice(0, 32)}, which this API does not define`
           : shape.kind === 'override'
             ? `carries the method override ${shape.name.slice(0, 64)}`

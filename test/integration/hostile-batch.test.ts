@@ -276,3 +276,46 @@ describe('ARM /batch: each embedded request is judged as if sent alone', () => {
     expect(children.every((c) => c.subject_oid === parent?.subject_oid)).toBe(true);
   });
 });
+
+describe('Microsoft Graph $batch: judged per embedded request too', () => {
+  const graphBatch = (version: string, requests: unknown[], token: string) =>
+    gateway(`/graph/${version}/$batch`, {
+      method: 'POST',
+      token,
+      body: JSON.stringify({ requests }),
+      headers: { 'content-type': 'application/json' },
+    });
+  const graphReceived = async (response: Response) => {
+    const id = response.headers.get('x-edgeward-request-id');
+    const answer = await fetch(`${env.UPSTREAM_GRAPH}/_received?clientRequestId=${id}`);
+    return ((await answer.json()) as { requests: unknown[] }).requests.length;
+  };
+
+  it("a reader's $batch that deletes a user is refused whole; an agent without a human cannot write through it", async () => {
+    for (const version of ['v1.0', 'beta']) {
+      const response = await graphBatch(
+        version,
+        [
+          { id: '1', method: 'GET', url: '/me' },
+          { id: '2', method: 'DELETE', url: 'users/6e7b768e-07e2-4810-8459-485f84f8f204' },
+        ],
+        await reader(),
+      );
+      expect(response.status, version).toBe(403);
+      expect(((await response.json()) as { embeddedRequest: string }).embeddedRequest).toBe('2');
+      expect(await graphReceived(response)).toBe(0);
+    }
+    const agent = await mintToken({ app: 'agent', appOnly: true });
+    const response = await graphBatch('v1.0', [{ id: '1', method: 'GET', url: '/users' }], agent);
+    expect(response.status).toBe(403);
+  });
+
+  it("a reader's read-only $batch executes, and a secret in any entry is masked by the connection's default mask", async () => {
+    const response = await graphBatch('v1.0', [{ id: 'u', method: 'GET', url: '/users' }], await reader());
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { responses: { id: string; status: number }[] };
+    expect(body.responses).toEqual([expect.objectContaining({ id: 'u', status: 200 })]);
+    const children = await childRows(response.headers.get('x-edgeward-request-id') ?? '');
+    expect(children.map((c) => [c.method, c.path, c.status])).toEqual([['GET', '/v1.0/users', 200]]);
+  });
+});

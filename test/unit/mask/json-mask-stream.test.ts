@@ -51,9 +51,13 @@ describe('JsonMasker', () => {
     ['two texts', '{} {}'],
     ['unclosed array', '[1,2'],
     ['mismatched bracket', '{"a":[1}'],
-    ['empty input', ''],
+    ['whitespace only', ' \n'],
   ])('rejects malformed JSON: %s', (_name, text) => {
     expect(() => maskText(text, keys('value'))).toThrow(MaskError);
+  });
+
+  it('passes a body of zero bytes (the 202 that starts an LRO) as empty: there is nothing to mask', () => {
+    expect(maskText('', keys('value'))).toBe('');
   });
 
   it('never emits any byte of a masked value that was cut off', () => {

@@ -56,7 +56,7 @@ const RG = '/subscriptions/s1/resourceGroups/rg';
 const request = (connection: string, method: string, path: string) => ({ connection, method, path, query: '', now: 0 });
 const arm = (method: string, path: string) => request('arm', method, path);
 
-const AZURE = { ...AZURE_SECRETS_DEFAULT_MASK, style: 'redact' };
+const AZURE: MaskSpec = { ...AZURE_SECRETS_DEFAULT_MASK, style: 'redact' };
 
 /** Mask a JSON document with a decision's mask; returns the parsed result. */
 const maskJson = (value: unknown, spec: MaskSpec): Record<string, unknown> =>
@@ -100,7 +100,11 @@ connections:
     default_mask: { detectors: [jwt, aws_secret_key] }
 rules: []
 `);
-    expect(found).toEqual([expect.stringMatching(/connections\.0\.default_mask\.detectors\.1: Invalid (type|option)/)]);
+    expect(found).toEqual([
+      expect.stringMatching(
+        /connections\.0\.default_mask: detectors\.1: Invalid type: .* but received "aws_secret_key"$/,
+      ),
+    ]);
   });
 
   it('refuses a default mask that masks nothing, a path that does not parse, a style, and other shapes', async () => {
