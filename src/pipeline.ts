@@ -141,7 +141,11 @@ export async function proxyRequest(
         ? methodNotAllowed(shape.method, shape.allowed)
         : shape.kind === 'override'
           ? methodOverrideRefused(shape.where, shape.name)
-          : badRequest(`The path cannot be judged as Azure will read it: ${shape.detail}.`);
+          : shape.kind === 'impersonation'
+            ? badRequest(
+                `The header ${shape.name.slice(0, 64)} asks the API server to act as someone else; impersonation is not available through Edgeward.`,
+              )
+            : badRequest(`The path cannot be judged as Azure will read it: ${shape.detail}.`);
     }
     checkDeclaredLength(request.headers, proxy.bodyLimit);
 

@@ -80,7 +80,9 @@ export function judgeBatch(
           ? `uses the method ${request.method.slice(0, 32)}, which this API does not define`
           : shape.kind === 'override'
             ? `carries the method override ${shape.name.slice(0, 64)}`
-            : shape.detail;
+            : shape.kind === 'impersonation'
+              ? `carries the impersonation header ${shape.name.slice(0, 64)}`
+              : shape.detail;
       return { effect: 'deny', judged, culprit: request, ruleIds: [], message: `The ${name} ${why}.` };
     }
     if (decision.effect === 'deny') {

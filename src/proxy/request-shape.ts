@@ -11,7 +11,9 @@
  * and we cannot know which override a given upstream honours, so judging "the overridden method"
  * would be a guess — refusing costs no real client anything (az, kubectl, the SDKs never send one).
  * A Resource Manager path whose keyword positions hold non-ASCII letters is refused (400,
- * `armPathProblem`). The same checks apply to each request embedded in a batch.
+ * `armPathProblem`). On a Kubernetes connection, `Impersonate-*` headers are refused (400): they
+ * change *who* the API server executes the request as, which policy does not judge. The same
+ * checks apply to each request embedded in a batch.
  */
 import { armPathProblem } from '../policy/arm-operation.ts';
 import type { ConnectionSource } from '../policy/schema.ts';
@@ -25,7 +27,8 @@ const HTTP_METHODS = [...API_METHODS, 'OPTIONS'] as const;
 export type ShapeProblem =
   | { kind: 'method'; method: string; allowed: readonly string[] }
   | { kind: 'override'; where: 'header' | 'query'; name: string }
-  | { kind: 'path'; detail: string };
+  | { kind: 'path'; detail: string }
+  | { kind: 'impersonation'; name: string };
 
 /** Methods a connection kind defines (upper case). */
 export function allowedMethods(kind: ConnectionSource['kind']): readonly string[] {
@@ -49,7 +52,7 @@ export function methodOverride(
 export function requestShapeProblem(
   kind: ConnectionSource['kind'],
   method: string,
-  headers: { get(name: string): string | null },
+  headers: { get(name: string): string | null; keys?(): Iterable<string> },
   search: string,
   path: string,
 ): ShapeProblem | undefined {
@@ -57,6 +60,10 @@ export function requestShapeProblem(
   if (!allowed.includes(method)) return { kind: 'method', method, allowed };
   const override = methodOverride(headers, search);
   if (override) return { kind: 'override', ...override };
+  if (kind === 'kubernetes' && headers.keys) {
+    for (const name of headers.keys())
+      if (name.toLowerCase().startsWith('impersonate-')) return { kind: 'impersonation', name };
+  }
   if (kind === 'azure_resource_manager') {
     const detail = armPathProblem(path);
     if (detail) return { kind: 'path', detail };
