@@ -468,16 +468,16 @@ describe('azure_secrets masks Azure secret shapes (by name, path and value) and 
 });
 
 describe('the starter policy', () => {
-  it('turns azure_secrets on for arm, keyvault, graph and k8s', async () => {
+  it('turns azure_secrets on for arm, azure, keyvault, graph and k8s', async () => {
     const result = await compilePolicy(readFileSync('policies/default.yaml', 'utf8'));
     if (!result.ok) throw new Error(result.errors.join('\n'));
     const p = result.policy;
-    expect([...p.defaultMasks.keys()].sort()).toEqual(['arm', 'graph', 'k8s', 'keyvault']);
+    expect([...p.defaultMasks.keys()].sort()).toEqual(['arm', 'azure', 'graph', 'k8s', 'keyvault']);
     for (const mask of p.defaultMasks.values()) expect(mask).toEqual(AZURE);
     expect(p.connections.get('graph')).toMatchObject({
       kind: 'microsoft_graph',
       upstream: 'https://graph.microsoft.com',
-      credential: 'none',
+      credential: { mode: 'on_behalf_of', scope: 'https://graph.microsoft.com/.default' },
     });
   });
 
