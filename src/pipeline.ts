@@ -45,6 +45,7 @@ import {
   isEmptyMask,
   MASKABLE_ACCEPT_ENCODING,
   type MaskReport,
+  type MaskSpec,
   maskResponse,
   maskSpecFromDecision,
   mergeMasks,
@@ -163,8 +164,12 @@ export async function proxyRequest(
 
     // A follow-up (LRO poll, next page) carries the call that started it (src/proxy/continuation.ts).
     let origin: ContinuationOrigin | undefined;
-    const linkKey = continuationKey((deps.env as { CONTINUATION_KEY?: string }).CONTINUATION_KEY, deps.env.ENVIRONMENT);
-    if (linkRewriteFor(route.connection, route, url)) {
+    // Resource Manager and Graph links are rewritten to the gateway (and bound); nothing else is.
+    const links = linkRewriteFor(route.connection, route, url);
+    const linkKey = links
+      ? continuationKey((deps.env as { CONTINUATION_KEY?: string }).CONTINUATION_KEY, deps.env.ENVIRONMENT)
+      : undefined;
+    if (links) {
       const read = readContinuation(linkKey, route.path, route.search, deps.now());
       if (read.kind !== 'none') {
         route = { ...route, search: read.search };
@@ -217,6 +222,7 @@ export async function proxyRequest(
     let decision: Decision;
     const children = new Map<string, Partial<AuditRecord>>();
     let batchView: EmbeddedView[] | undefined;
+    let followUpMask: MaskSpec | undefined;
     if (dialect && judged) {
       const parsed = parseBatch(
         dialect,
@@ -230,32 +236,29 @@ export async function proxyRequest(
       );
       if (!parsed.ok) throw batchRefused(400, `The batch cannot be judged: ${parsed.detail}.`, []);
       const verdict = judgeBatch(policy, route.connection, dialect, parsed.requests, principal, deps.now());
+      if (verdict.effect !== 'deny') followUpMask = verdict.followUpMask;
       record.requestFacts = JSON.stringify({ batch: { dialect, count: parsed.requests.length } });
+      batchView = [];
       for (const { request: embedded, decision: judgedDecision } of verdict.judged) {
+        const judgedAs = {
+          method: embedded.method,
+          operation: judgedDecision.operation,
+          resourceId: judgedDecision.resourceId,
+          decision: judgedDecision.effect,
+          ruleIds: judgedDecision.matchedRuleIds,
+        };
+        batchView.push({ ...judgedAs, name: embedded.key, url: `${embedded.path}${embedded.search}` });
         children.set(
           embedded.key,
           audit.child({
-            method: embedded.method,
+            ...judgedAs,
             path: embedded.path,
             query: redactQuery(embedded.search),
-            operation: judgedDecision.operation,
-            resourceId: judgedDecision.resourceId,
-            decision: judgedDecision.effect,
-            ruleIds: judgedDecision.matchedRuleIds,
             outcome: 'refused',
             requestFacts: JSON.stringify({ embedded: embedded.key.slice(0, 128) }),
           }),
         );
       }
-      batchView = verdict.judged.map(({ request: embedded, decision: judgedDecision }) => ({
-        name: embedded.key,
-        method: embedded.method,
-        url: `${embedded.path}${embedded.search}`,
-        operation: judgedDecision.operation,
-        resourceId: judgedDecision.resourceId,
-        decision: judgedDecision.effect,
-        ruleIds: judgedDecision.matchedRuleIds,
-      }));
       decision = batchDecision(evaluatePolicy(policy, policyRequest, principal), verdict);
       if (verdict.effect === 'deny') {
         record.decision = 'deny';
@@ -313,22 +316,19 @@ export async function proxyRequest(
     }
 
     let body: ReadableStream<Uint8Array> | ArrayBuffer | null = judged ? judged.bytes : request.body;
-    let gateRequest = request;
-    if (decision.effect === 'require_approval' && !webSocket) {
+    if (decision.effect === 'require_approval') {
+      // The compiler never emits this without an approval spec; if it ever did, refuse — never proxy.
+      if (!decision.approval) throw misconfigured(`rule ${decision.decidingRuleId} requires approval without a spec`);
       // The approver sees one meaning of the body: duplicate members are refused before the gate.
       const bytes =
         judged?.bytes ??
         (await readStreamCapped(request.body, request.headers.get('content-length'), APPROVAL_BODY_LIMIT));
       refuseAmbiguousJson(bytes, request.headers.get('content-type'));
-      gateRequest = new Request(request.url, {
+      const gateRequest = new Request(request.url, {
         method: request.method,
         headers: request.headers,
         body: bytes.byteLength ? bytes : null,
       });
-    }
-    if (decision.effect === 'require_approval') {
-      // The compiler never emits this without an approval spec; if it ever did, refuse — never proxy.
-      if (!decision.approval) throw misconfigured(`rule ${decision.decidingRuleId} requires approval without a spec`);
       body = await approvalGate(
         {
           request: gateRequest,
@@ -375,11 +375,13 @@ export async function proxyRequest(
       }
       body = patched.body.buffer;
     }
-    const links = linkRewriteFor(route.connection, route, url);
     if (links && linkKey) {
-      // Every follow-up link carries this call's origin (or the one this call continued).
+      // Every follow-up link carries this call's origin (or the one this call continued). A link
+      // found in a batch response is followed as a direct request: it inherits every embedded
+      // mask as written for a direct response, not rebased onto the batch's entries.
       const bound =
-        origin ?? originFor(principal, decision.operation, decision.mask, decision.matchedRuleIds, deps.now());
+        origin ??
+        originFor(principal, decision.operation, followUpMask ?? decision.mask, decision.matchedRuleIds, deps.now());
       links.bind = (link) => `${CONTINUATION_PARAM}=${bindingFor(linkKey, bound, link)}`;
     }
     const upstreamStarted = deps.now();

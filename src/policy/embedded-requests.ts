@@ -73,8 +73,14 @@ function membersOf(object: JsonObject, known: readonly string[], where: string):
   return out;
 }
 
-/** Raw spellings whose meaning could differ between the gateway and the upstream. */
-const AMBIGUOUS_URL = /%2f|%5c|%25|%00|\\|(^|\/)\.\.?(\/|\?|#|$)|#/i;
+/**
+ * Raw spellings whose meaning could differ between the gateway and the upstream: encoded slashes,
+ * backslashes, double encoding, NUL, dot segments plain or encoded (`%2e` — the URL parser folds
+ * `%2e%2e` into `..` and removes it, an upstream may not), fragments, and control characters
+ * such as tab and newline (which the URL parser silently strips).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const AMBIGUOUS_URL = /%2f|%5c|%25|%00|%2e|\\|(^|\/)\.\.?(\/|\?|#|$)|#|[\x00-\x1f\x7f]/i;
 
 export function parseBatch(
   dialect: BatchDialect,

@@ -6,17 +6,29 @@
  * Contract: only URLs that start with one of the connection's upstream bases (configured, or its
  * per-environment override) are rewritten; any other URL (another host, a SAS link) passes
  * unchanged. Headers: `Location`, `Azure-AsyncOperation`, `Operation-Location`. Bodies: the string
- * values of JSON members named `nextLink` / `@odata.nextLink`, rewritten by a streaming transform
- * that holds at most one such value (capped) and passes every other byte through unchanged — it
- * never parses or buffers the document. (It is a small JSON string lexer; it could share the
- * masker's tokenizer later.)
+ * values of JSON members named in `LINK_MEMBERS` (paging links, and a batch entry's LRO headers),
+ * rewritten by a streaming transform that holds at most one such value (capped) and passes every
+ * other byte through unchanged — it never parses or buffers the document. With `bind`, every
+ * rewritten link carries the binding of the call that produced it (continuation.ts). (It is a
+ * small JSON string lexer; it could share the masker's tokenizer later.)
  */
 
 import { stripContinuation as stripContinuationParam } from './continuation.ts';
 import { normaliseUpstreamPath } from './route.ts';
 
 export const LINK_HEADERS = ['location', 'azure-asyncoperation', 'operation-location'] as const;
-export const LINK_MEMBERS = ['nextLink', '@odata.nextLink'] as const;
+/**
+ * JSON members whose string values may be follow-up links, compared case-insensitively: paging
+ * links, and the LRO headers as a batch response carries them for each entry
+ * (`responses[i].headers.Location`) — a follow-up found inside a batch is rewritten and bound too.
+ */
+export const LINK_MEMBERS = [
+  'nextLink',
+  '@odata.nextLink',
+  'Location',
+  'Azure-AsyncOperation',
+  'Operation-Location',
+] as const;
 
 export interface LinkRewrite {
   /** Upstream bases without trailing slash, e.g. https://management.azure.com. */
@@ -101,7 +113,7 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
 export function linkRewriteTransform(rewrite: LinkRewrite): ChunkTransform {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
-  const names = new Set(LINK_MEMBERS as readonly string[]);
+  const names = new Set(LINK_MEMBERS.map((name) => name.toLowerCase()));
   let inString = false;
   let escaped = false;
   let name: number[] | null = []; // bytes of the current string while it may still be a member name
@@ -182,7 +194,7 @@ export function linkRewriteTransform(rewrite: LinkRewrite): ChunkTransform {
           }
           continue;
         }
-        armed = b === COLON && lastString !== null && names.has(lastString);
+        armed = b === COLON && lastString !== null && names.has(lastString.toLowerCase());
         lastString = null;
       }
       if (capture) {

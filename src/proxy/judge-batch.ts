@@ -42,8 +42,8 @@ export type BatchVerdict =
       /** The embedded decision whose rule holds the batch (require_approval only). */
       held?: EmbeddedJudgement;
       mask: MaskSpec;
-      /** Whether any embedded request can change something (the batch is then written ahead). */
-      mutates: boolean;
+      /** The embedded masks as written, for follow-up links found in the response (direct requests). */
+      followUpMask: MaskSpec;
     };
 
 export function judgeBatch(
@@ -127,8 +127,11 @@ export function judgeBatch(
     ...decision.mask,
     paths: decision.mask.paths.map((path) => rebaseMaskPath(path, dialect)),
   }));
-  const mutates = judged.some(({ request }) => request.method !== 'GET' && request.method !== 'HEAD');
+  const obligations = {
+    mask: mergeMasks(masks),
+    followUpMask: mergeMasks(judged.map(({ decision }) => decision.mask)),
+  };
   return holding.length
-    ? { effect: 'require_approval', judged, held: holding[0] as EmbeddedJudgement, mask: mergeMasks(masks), mutates }
-    : { effect: 'allow', judged, mask: mergeMasks(masks), mutates };
+    ? { effect: 'require_approval', judged, held: holding[0] as EmbeddedJudgement, ...obligations }
+    : { effect: 'allow', judged, ...obligations };
 }

@@ -641,3 +641,61 @@ describe('template deployments', () => {
     expect(await auditRow(id)).toMatchObject({ status: 400 });
   });
 });
+
+describe('follow-up links inside a batch response', () => {
+  it('an LRO started inside a batch hands back a bound gateway link: the reader is refused, the writer sees it masked', async () => {
+    const name = 'sigfollow-inbatch';
+    const token = await writer();
+    const response = await gateway('/arm/batch?api-version=2020-06-01', {
+      method: 'POST',
+      token,
+      body: JSON.stringify({
+        requests: [
+          {
+            name: 'rotate',
+            httpMethod: 'POST',
+            url: `${RG.replace(/^\/arm/, '')}/providers/Microsoft.SignalRService/SignalR/${name}/regenerateKey?api-version=2023-02-01`,
+          },
+        ],
+      }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    // No link in the batch answer points past the gateway.
+    expect(text).not.toContain(env.UPSTREAM_ARM);
+    const entry = (JSON.parse(text) as { responses: { headers: Record<string, string> }[] }).responses[0];
+    const location = gatewayPath(String(memberOf(entry?.headers, 'location')));
+    expect(bindingOf(location)).not.toBe('');
+    expect(gatewayPath(String(memberOf(entry?.headers, 'azure-asyncoperation')))).toContain(PARAM);
+
+    const other = await gateway(location, { token: await reader() });
+    expect(other.status).toBe(403);
+    expect(await receivedFor(requestIdOf(other))).toEqual([]);
+
+    const own = await gateway(location, { token });
+    expect(own.status).toBe(200);
+    const result = await own.text();
+    expect(result).toContain('"primaryKey":"***"');
+    await expectNoSecret(result, await signalrKeys(name));
+  });
+
+  it('refuses embedded URLs whose dots are encoded or that hold control characters the URL parser would strip', async () => {
+    const token = await writer();
+    const sub = `/subscriptions/${SUB}`;
+    for (const url of [
+      `${sub}/resourceGroups/x/%2e%2e/%2e%2e/resourceGroups/demo-rg?api-version=2021-04-01`,
+      `${sub}/resourceGroups/demo\t-rg?api-version=2021-04-01`,
+      `${sub}/resourceGroups/demo\n-rg?api-version=2021-04-01`,
+    ]) {
+      const response = await gateway('/arm/batch?api-version=2020-06-01', {
+        method: 'POST',
+        token,
+        body: JSON.stringify({ requests: [{ name: 'a', httpMethod: 'DELETE', url }] }),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(response.status, JSON.stringify(url)).toBe(400);
+      expect(await receivedFor(requestIdOf(response))).toEqual([]);
+    }
+  });
+});
