@@ -86,7 +86,7 @@ import {
 } from './proxy/index.ts';
 import { type BatchVerdict, judgeBatch } from './proxy/judge-batch.ts';
 import { readJudgedBody, refuseAmbiguousJson } from './proxy/judged-body.ts';
-import { readStreamCapped } from './proxy/read-body.ts';
+import { nullIfEmpty, readStreamCapped } from './proxy/read-body.ts';
 import { patchJsonBody, REWRITE_BODY_LIMIT } from './proxy/rewrite.ts';
 import { normaliseUpstreamPath } from './proxy/route.ts';
 
@@ -563,30 +563,6 @@ function batchDecision(envelope: Decision, verdict: BatchVerdict): Decision {
   if (held?.decidingRuleId) decision.decidingRuleId = held.decidingRuleId;
   if (held?.approval) decision.approval = held.approval;
   return decision;
-}
-
-/** Resolves to null for a body stream that ends without a byte, else to the same bytes. */
-async function nullIfEmpty(body: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array> | null> {
-  const reader = body.getReader();
-  let first: ReadableStreamReadResult<Uint8Array>;
-  do first = await reader.read();
-  while (!first.done && first.value.byteLength === 0);
-  if (first.done) return null;
-  const head = first.value;
-  let sentHead = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (!sentHead) {
-        sentHead = true;
-        controller.enqueue(head);
-        return;
-      }
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
 }
 
 function recordEmbeddedStatuses(

@@ -13,7 +13,7 @@
  * linked by URI or template spec id (`templateLink`) is not fetched: `linked` names it, and the
  * caller must treat its contents as unknown.
  */
-import { foldMemberName } from '../util/strict-json.ts';
+import { memberNamed } from '../util/strict-json.ts';
 
 export const TEMPLATE_RESOURCES_MAX = 100;
 const MAX_NESTING = 4;
@@ -36,9 +36,8 @@ const isObject = (value: unknown): value is JsonObject =>
 /** A member looked up as Azure binds names (the body has no fold-duplicates). */
 function member(object: unknown, name: string): unknown {
   if (!isObject(object)) return undefined;
-  const wanted = foldMemberName(name);
-  for (const [key, value] of Object.entries(object)) if (foldMemberName(key) === wanted) return value;
-  return undefined;
+  const key = memberNamed(object, name);
+  return key === undefined ? undefined : object[key];
 }
 
 export function templateResources(body: unknown): TemplateResources {

@@ -28,10 +28,11 @@ export async function readJudgedBody(
   return { bytes, value: parsed.value };
 }
 
-const isJsonType = (contentType: string | null) => {
+/** `application/json` or any `+json` type (RFC 6839), parameters ignored. */
+export function isJsonContentType(contentType: string | null): boolean {
   const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   return type === 'application/json' || type.endsWith('+json');
-};
+}
 
 function looksLikeJson(bytes: Uint8Array): boolean {
   for (const byte of bytes) {
@@ -54,7 +55,7 @@ function looksLikeJson(bytes: Uint8Array): boolean {
 export function refuseAmbiguousJson(bytes: ArrayBuffer, contentType: string | null): void {
   if (bytes.byteLength === 0) return;
   const view = new Uint8Array(bytes);
-  const declared = isJsonType(contentType);
+  const declared = isJsonContentType(contentType);
   if (!declared && !looksLikeJson(view)) return;
   const parsed = parseStrictJsonBytes(view);
   if (parsed.ok) return;

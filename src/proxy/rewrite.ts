@@ -12,7 +12,8 @@
  * (`ambiguous`) before any patch, because the upstream would bind the last one.
  */
 import type { JsonPatchOp, RewriteSpec } from '../policy/index.ts';
-import { foldMemberName, parseStrictJsonBytes } from '../util/strict-json.ts';
+import { memberNamed, parseStrictJsonBytes } from '../util/strict-json.ts';
+import { isJsonContentType } from './judged-body.ts';
 
 /** Request bodies larger than this are not patched (the request is refused instead). */
 export const REWRITE_BODY_LIMIT = 256 * 1024;
@@ -41,13 +42,8 @@ const clone = (value: unknown): unknown => (value === undefined ? undefined : st
 
 type Container = Record<string, unknown> | unknown[];
 
-/** The member `token` names in `object`: exact, else the (only) one whose name folds equal. */
-function memberName(object: Record<string, unknown>, token: string): string {
-  if (Object.hasOwn(object, token)) return token;
-  const wanted = foldMemberName(token);
-  for (const name of Object.keys(object)) if (foldMemberName(name) === wanted) return name;
-  return token;
-}
+/** The member `token` names in `object` as Azure binds it, or `token` itself when none does. */
+const memberName = (object: Record<string, unknown>, token: string): string => memberNamed(object, token) ?? token;
 
 function parentOf(root: unknown, tokens: string[]): { parent: Container; key: string } | string {
   let node = root;
@@ -181,8 +177,8 @@ export function patchJsonBody(
   bytes: ArrayBuffer,
   ops: readonly JsonPatchOp[],
 ): BodyPatchResult {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== 'application/json' && !type.endsWith('+json')) {
+  if (!isJsonContentType(contentType)) {
+    const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     return { ok: false, reason: 'not_json', detail: `content-type ${type || '(none)'} is not JSON` };
   }
   if (bytes.byteLength > REWRITE_BODY_LIMIT) {

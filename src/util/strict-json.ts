@@ -61,6 +61,18 @@ export function foldMemberName(name: string): string {
   return isAscii(once) ? once.toLowerCase() : foldOnce(once);
 }
 
+/**
+ * The name of the member of `object` that `name` means to an upstream that binds names as Azure
+ * does: `name` itself when present, else the one whose name folds equal, else undefined. (In a body
+ * parsed here, at most one member per folded name exists.)
+ */
+export function memberNamed(object: Record<string, unknown>, name: string): string | undefined {
+  if (Object.hasOwn(object, name)) return name;
+  const wanted = foldMemberName(name);
+  for (const key of Object.keys(object)) if (foldMemberName(key) === wanted) return key;
+  return undefined;
+}
+
 export function parseStrictJson(text: string, options?: StrictJsonOptions): StrictJsonResult {
   return parse(text, options, (offset) => `at char ${offset}`);
 }
