@@ -54,7 +54,7 @@ import { batchDialect, parseBatch } from './policy/embedded-requests.ts';
 import { type Decision, deriveArmFacts, EMPTY_REWRITE, evaluatePolicy } from './policy/index.ts';
 import { isTemplateDeployment, type TemplateResources, templateResources } from './policy/template-facts.ts';
 import { problemResponse, toEdgewardError } from './problem.ts';
-import { LINK_HEADERS, rewriteLinkHeaders } from './proxy/azure-links.ts';
+import { BATCH_LINK_MEMBERS, LINK_HEADERS, rewriteLinkHeaders } from './proxy/azure-links.ts';
 import { batchStatusTap, chainTransforms } from './proxy/batch-status.ts';
 import {
   bindingFor,
@@ -375,6 +375,7 @@ export async function proxyRequest(
       }
       body = patched.body.buffer;
     }
+    if (links && dialect) links.members = BATCH_LINK_MEMBERS;
     if (links && linkKey) {
       // Every follow-up link carries this call's origin (or the one this call continued). A link
       // found in a batch response is followed as a direct request: it inherits every embedded

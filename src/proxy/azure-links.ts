@@ -6,7 +6,8 @@
  * Contract: only URLs that start with one of the connection's upstream bases (configured, or its
  * per-environment override) are rewritten; any other URL (another host, a SAS link) passes
  * unchanged. Headers: `Location`, `Azure-AsyncOperation`, `Operation-Location`. Bodies: the string
- * values of JSON members named in `LINK_MEMBERS` (paging links, and a batch entry's LRO headers),
+ * values of JSON members named in `LINK_MEMBERS` (paging links; `BATCH_LINK_MEMBERS` adds a batch
+ * entry's LRO headers),
  * rewritten by a streaming transform that holds at most one such value (capped) and passes every
  * other byte through unchanged — it never parses or buffers the document. With `bind`, every
  * rewritten link carries the binding of the call that produced it (continuation.ts). (It is a
@@ -17,18 +18,15 @@ import { stripContinuation as stripContinuationParam } from './continuation.ts';
 import { normaliseUpstreamPath } from './route.ts';
 
 export const LINK_HEADERS = ['location', 'azure-asyncoperation', 'operation-location'] as const;
+/** JSON members whose string values are paging links (compared case-insensitively). */
+export const LINK_MEMBERS = ['nextLink', '@odata.nextLink'] as const;
 /**
- * JSON members whose string values may be follow-up links, compared case-insensitively: paging
- * links, and the LRO headers as a batch response carries them for each entry
- * (`responses[i].headers.Location`) — a follow-up found inside a batch is rewritten and bound too.
+ * In a batch response, each entry carries its own LRO headers as JSON members
+ * (`responses[i].headers.Location`): a follow-up found inside a batch is rewritten and bound too.
+ * Only there — every resource has a `location` member, and holding each one would cost every
+ * response.
  */
-export const LINK_MEMBERS = [
-  'nextLink',
-  '@odata.nextLink',
-  'Location',
-  'Azure-AsyncOperation',
-  'Operation-Location',
-] as const;
+export const BATCH_LINK_MEMBERS = [...LINK_MEMBERS, ...LINK_HEADERS] as const;
 
 export interface LinkRewrite {
   /** Upstream bases without trailing slash, e.g. https://management.azure.com. */
@@ -41,6 +39,8 @@ export interface LinkRewrite {
    * (`name=value`) to append.
    */
   bind?: (link: string) => string;
+  /** Members whose values are links (default `LINK_MEMBERS`). */
+  members?: readonly string[];
 }
 
 export function rewriteLink(value: string, rewrite: LinkRewrite): string {
@@ -113,7 +113,7 @@ export function createLinkRewriteStream(rewrite: LinkRewrite): TransformStream<U
 export function linkRewriteTransform(rewrite: LinkRewrite): ChunkTransform {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
-  const names = new Set(LINK_MEMBERS.map((name) => name.toLowerCase()));
+  const names = new Set((rewrite.members ?? LINK_MEMBERS).map((name) => name.toLowerCase()));
   let inString = false;
   let escaped = false;
   let name: number[] | null = []; // bytes of the current string while it may still be a member name
