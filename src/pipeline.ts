@@ -11,7 +11,7 @@
  */
 
 import type { GateInput } from './approval/gate-step.ts';
-import { APPROVAL_BODY_LIMIT, approvalGate } from './approval/index.ts';
+import { approvalGate, readApprovalBody } from './approval/index.ts';
 import {
   type AuditRecord,
   auditSink,
@@ -320,18 +320,12 @@ export async function proxyRequest(
       // The compiler never emits this without an approval spec; if it ever did, refuse — never proxy.
       if (!decision.approval) throw misconfigured(`rule ${decision.decidingRuleId} requires approval without a spec`);
       // The approver sees one meaning of the body: duplicate members are refused before the gate.
-      const bytes =
-        judged?.bytes ??
-        (await readStreamCapped(request.body, request.headers.get('content-length'), APPROVAL_BODY_LIMIT));
+      const bytes = judged?.bytes ?? (await readApprovalBody(request.body, request.headers.get('content-length')));
       refuseAmbiguousJson(bytes, request.headers.get('content-type'));
-      const gateRequest = new Request(request.url, {
-        method: request.method,
-        headers: request.headers,
-        body: bytes.byteLength ? bytes : null,
-      });
       body = await approvalGate(
         {
-          request: gateRequest,
+          request,
+          body: bytes,
           connection: route.connection.name,
           path: route.path,
           search: route.search,

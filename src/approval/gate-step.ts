@@ -20,26 +20,22 @@ import type { AuditRecord } from '../audit/index.ts';
 import type { Principal } from '../auth/index.ts';
 import { approvalDenied, approvalPending, EdgewardError } from '../errors.ts';
 import type { ApprovalSpec } from '../policy/index.ts';
-import { readBodyCapped } from '../proxy/read-body.ts';
+import { readStreamCapped } from '../proxy/read-body.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import type { ApprovalObject } from './approval-object.ts';
 import { approvalIdFor, boundHeaders } from './gate.ts';
 import { parsePrefer } from './prefer.ts';
-import {
-  APPROVAL_BODY_LIMIT,
-  CHAT_BODY_LIMIT,
-  type EmbeddedRequest,
-  requestView,
-  type TemplateResources,
-} from './request-view.ts';
+import { APPROVAL_BODY_LIMIT, type EmbeddedRequest, requestView, type TemplateResources } from './request-view.ts';
 import { type ApprovalState, approversOf } from './state-machine.ts';
 
-export { APPROVAL_BODY_LIMIT };
 export const APPROVAL_ID_HEADER = 'x-edgeward-approval-id';
 const DEFAULT_MAX_WAIT_SECONDS = 25;
 
 export interface GateInput {
+  /** The held request; its body is not read here (see `body`). */
   request: Request;
+  /** The request body, read once by `readApprovalBody` (the caller also judges it). */
+  body: ArrayBuffer;
   connection: string;
   path: string;
   search: string;
@@ -59,14 +55,24 @@ export interface GateDeps {
   now(): number;
 }
 
-/** Hold, match and consume; returns the body to send upstream (null when empty). */
-export async function approvalGate(input: GateInput, deps: GateDeps): Promise<ArrayBuffer | null> {
-  const { request, principal, record } = input;
-  const bytes = await readBodyCapped(request, APPROVAL_BODY_LIMIT).catch((error: unknown) => {
+/**
+ * A held request's body, read whole up to APPROVAL_BODY_LIMIT; above it, the request cannot be
+ * approved (413, before any approval exists).
+ */
+export function readApprovalBody(
+  body: ReadableStream<Uint8Array> | null,
+  contentLength: string | null,
+): Promise<ArrayBuffer> {
+  return readStreamCapped(body, contentLength, APPROVAL_BODY_LIMIT).catch((error: unknown) => {
     throw error instanceof EdgewardError && error.code === 'EDGEWARD_BODY_TOO_LARGE'
       ? tooLargeToApprove(`the body is over ${APPROVAL_BODY_LIMIT} bytes`)
       : error;
   });
+}
+
+/** Hold, match and consume; returns the body to send upstream (null when empty). */
+export async function approvalGate(input: GateInput, deps: GateDeps): Promise<ArrayBuffer | null> {
+  const { request, principal, record, body: bytes } = input;
   const bodySha256 = await sha256Hex(bytes);
   // Approvers see the whole request or nothing: one that cannot be shown whole is refused now,
   // before any approval (Durable Object, webhook, mirror row) exists.
@@ -123,9 +129,8 @@ export async function approvalGate(input: GateInput, deps: GateDeps): Promise<Ar
     operation: record.operation ?? `${request.method} ${input.path}`,
     resource: record.resourceId ?? input.path,
     // Chat cards carry the body only when all of it fits; the page and the API show `view`.
-    ...(built.preview !== undefined && built.preview.length <= CHAT_BODY_LIMIT ? { bodyPreview: built.preview } : {}),
+    ...(built.preview !== undefined ? { bodyPreview: built.preview } : {}),
     bodySha256,
-    bodyBytes: bytes.byteLength,
     view: built.view,
   };
   const policy = {

@@ -11,7 +11,8 @@
  *   merged; strings are re-escaped so that `\u004fwner` reads `"Owner"`, and invisible or
  *   bidirectional control characters are shown as `\uXXXX` escapes.
  * - Other text (valid UTF-8 without control characters): the text, with form fields, `name: value`
- *   / `name=value` lines under credential-like names and lines a value detector fires on masked.
+ *   / `name=value` lines under credential-like names and lines a value detector fires on masked
+ *   (best effort, so it is shown on the page and in the API only, never as a chat preview).
  * - Anything else: its size and SHA-256 only, and the view says so.
  * A body larger than APPROVAL_BODY_LIMIT — as sent, or as shown — has no view: such a request
  * cannot be approved (the gate refuses it before any approval exists). The view holds no token
@@ -19,9 +20,13 @@
  */
 import { BODY_SECRET_KEYS, capturedFromBytes, maskedJsonPrefix } from '../audit/body-capture.ts';
 import { redactQuery } from '../audit/record.ts';
-import { DETECTOR_NAMES, DETECTORS } from '../mask/index.ts';
+import { detect, selectDetectors } from '../mask/detectors.ts';
+import { DETECTOR_NAMES } from '../mask/index.ts';
 import { compileKeyPatterns } from '../mask/key-patterns.ts';
+import type { TemplateResources } from '../policy/template-facts.ts';
 import { upstreamRequestHeaders } from '../proxy/headers.ts';
+
+export type { TemplateResources };
 
 /**
  * The largest body a request held for approval may have: 64 KiB, both as sent (bytes read) and
@@ -48,14 +53,6 @@ export interface EmbeddedRequest {
   resourceId: string;
   decision: string;
   ruleIds: readonly string[];
-}
-
-/** The resources of an ARM template deployment (or the link to a template that was not inline). */
-export interface TemplateResources {
-  resources: readonly { type: string; name: string }[];
-  truncated: boolean;
-  /** `templateLink.uri` when the template is not inline: its contents were not inspected. */
-  linked?: string;
 }
 
 export type BodyView =
@@ -101,18 +98,20 @@ export type ViewResult =
   | {
       ok: true;
       view: RequestView;
-      /** The whole masked body in compact form when it fits a chat card; else undefined. */
+      /** The whole masked JSON body in compact form when it fits a chat card; else undefined. */
       preview: string | undefined;
     }
   | { ok: false; detail: string };
 
 // ---------------------------------------------------------------------------------------------
 
-/** Headers whose names say credential: never shown (the gateway sends its own credential). */
+/**
+ * Headers whose names say credential: never shown (the gateway sends its own credential). It also
+ * covers what the hygiene already strips (`authorization`, `proxy-authorization`, `cookie`,
+ * `x-edgeward-subject-token`), should the hygiene ever let one through.
+ */
 const CREDENTIAL_HEADER =
   /auth|cookie|token|secret|passw|pwd|credential|signature|session-?key|(^|[-_])(api|access|account|subscription|functions|shared|master|private)?[-_]?key$|apikey/i;
-/** Always withheld, whatever the hygiene and the pattern above say. */
-const WITHHELD = ['authorization', 'proxy-authorization', 'cookie', 'x-edgeward-subject-token'];
 /** Set (or replaced) by the gateway on every upstream call: not the client's to show. */
 const GATEWAY_SET = new Set(['x-ms-client-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'traceparent']);
 
@@ -121,14 +120,16 @@ const INVISIBLE =
   /[\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\u{e0000}-\u{e007f}]/gu;
 
 /** Invisible and bidirectional control characters as `\uXXXX` (UTF-16 units), so none can hide text. */
-export const visible = (text: string) =>
+const visible = (text: string) =>
   text.replace(INVISIBLE, (ch) => {
     let out = '';
     for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
     return out;
   });
 
-const detected = (value: string) => DETECTOR_NAMES.find((name) => DETECTORS[name].test(value));
+/** Every value detector, as the masker runs them (cheap pre-checks first). */
+const ALL_DETECTORS = selectDetectors(DETECTOR_NAMES);
+const detected = (value: string) => detect(ALL_DETECTORS, value);
 
 /** The client's headers as the upstream will receive them, without credentials. */
 export function headersView(incoming: Headers): { name: string; value: string }[] {
@@ -137,7 +138,6 @@ export function headersView(incoming: Headers): { name: string; value: string }[
     forwardAuthorization: false,
     identityEncoding: false,
   });
-  for (const name of WITHHELD) upstream.delete(name);
   const shown: { name: string; value: string }[] = [];
   for (const [name, value] of upstream) {
     if (GATEWAY_SET.has(name) || CREDENTIAL_HEADER.test(name)) continue;
@@ -147,7 +147,7 @@ export function headersView(incoming: Headers): { name: string; value: string }[
 }
 
 /** A URL with its query redacted like the audit's (SAS `sig`, tokens, keys …). */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return visible(url);
   const query = redactQuery(url.slice(q));
@@ -237,10 +237,8 @@ function bodyView(
     return { view: { kind: 'opaque', bytes: size, sha256, reason: 'unmaskable' }, preview: undefined };
   const shown = visible(maskText(text, contentType, maskKeys));
   if (utf8Length(shown) > APPROVAL_BODY_LIMIT) return 'too_large';
-  return {
-    view: { kind: 'text', bytes: size, sha256, text: shown },
-    preview: shown.length <= CHAT_BODY_LIMIT ? shown : undefined,
-  };
+  // Text masking is best effort: such a body stays on the page and in the API, never in chat.
+  return { view: { kind: 'text', bytes: size, sha256, text: shown }, preview: undefined };
 }
 
 const LOOKS_LIKE_JSON = /^[\s\ufeff]*[[{"]/;

@@ -29,7 +29,6 @@ export interface ApprovalRequestSummary {
    */
   bodyPreview?: string;
   bodySha256?: string;
-  bodyBytes?: number;
   /** What approvers see: the whole request, masked (./request-view.ts). Absent on older approvals. */
   view?: RequestView;
 }

@@ -8,8 +8,7 @@
  * a chat message is left out and the message says so and links to the page. No token and no
  * unmasked secret is ever part of an event. Slack gets Block Kit, Teams (Workflows) an Adaptive Card.
  */
-import { CHAT_BODY_LIMIT } from './request-view.ts';
-import type { ApprovalState, ApprovalTransition } from './state-machine.ts';
+import type { ApprovalRequestSummary, ApprovalState, ApprovalTransition } from './state-machine.ts';
 
 export type WebhookKind = 'standard' | 'slack' | 'teams';
 
@@ -79,9 +78,7 @@ export function approvalEvent(state: ApprovalState, transition: ApprovalTransiti
   const r = state.request;
   const approvals = state.decisions.filter((d) => d.verdict === 'approve').length;
   // A preview from before whole-request views (no `view`) may be a cut prefix: never forward it.
-  const preview =
-    r.view && r.bodyPreview !== undefined && r.bodyPreview.length <= CHAT_BODY_LIMIT ? r.bodyPreview : null;
-  const bytes = r.view ? (r.view.body?.bytes ?? 0) : (r.bodyBytes ?? null);
+  const preview = r.view ? (r.bodyPreview ?? null) : null;
   const template = r.view?.templateResources;
   return {
     type: `approval.${transition.event}`,
@@ -98,15 +95,8 @@ export function approvalEvent(state: ApprovalState, transition: ApprovalTransiti
         operation: r.operation ?? null,
         resource: r.resource ?? null,
         bodyPreview: preview,
-        bodyBytes: bytes,
-        bodyNote:
-          preview !== null || bytes === 0
-            ? null
-            : r.view?.body?.kind === 'opaque'
-              ? `The body (${bytes} bytes) is not text: the approver page shows its size and SHA-256 only.`
-              : bytes === null
-                ? 'The body is not shown in this message.'
-                : `The body (${bytes} bytes) is too long for this message and is not shown.`,
+        bodyBytes: r.view ? (r.view.body?.bytes ?? 0) : null,
+        bodyNote: preview === null ? bodyNote(r) : null,
         embeddedRequests: r.view?.embedded?.length ?? null,
         templateResources: template ? template.resources.length : null,
         templateLinked: template?.linked !== undefined,
@@ -135,6 +125,21 @@ export function approvalEvent(state: ApprovalState, transition: ApprovalTransiti
   };
 }
 
+/** Why an event carries no body (null when there is none). */
+function bodyNote(r: ApprovalRequestSummary): string | null {
+  const body = r.view?.body;
+  if (body === null) return null;
+  if (body === undefined) return 'The body is not shown in this message.'; // from before whole-request views
+  switch (body.kind) {
+    case 'opaque':
+      return `The body (${body.bytes} bytes) is not text: the approver page shows its size and SHA-256 only.`;
+    case 'text':
+      return `The body (${body.bytes} bytes) is not JSON: only the approver page shows it.`;
+    case 'json':
+      return `The body (${body.bytes} bytes) is too long for this message and is not shown.`;
+  }
+}
+
 const headline = (e: ApprovalEvent) => {
   const d = e.data;
   const who = d.subject.name ?? d.subject.objectId ?? `app ${d.actor.appId}`;
@@ -144,7 +149,7 @@ const headline = (e: ApprovalEvent) => {
 const facts = (e: ApprovalEvent): [string, string][] => {
   const d = e.data;
   const r = d.request;
-  return [
+  const rows: [string, string][] = [
     ['Connection', r.connection],
     ['Operation', r.operation ?? `${r.method} ${r.path}`],
     ['Resource', r.resource ?? r.path],
@@ -153,16 +158,11 @@ const facts = (e: ApprovalEvent): [string, string][] => {
     ['Rule', d.rule],
     ['Quorum', `${d.quorum.approvals}/${d.quorum.count} approvals`],
     ['Expires', d.expiresAt],
-    ...(r.embeddedRequests !== null ? [['Embedded requests', String(r.embeddedRequests)] as [string, string]] : []),
-    ...(r.templateResources !== null
-      ? [
-          ['Template', r.templateLinked ? 'linked template (not inspected)' : `${r.templateResources} resources`] as [
-            string,
-            string,
-          ],
-        ]
-      : []),
   ];
+  if (r.embeddedRequests !== null) rows.push(['Embedded requests', String(r.embeddedRequests)]);
+  if (r.templateResources !== null)
+    rows.push(['Template', r.templateLinked ? 'linked template (not inspected)' : `${r.templateResources} resources`]);
+  return rows;
 };
 
 /** The pointer every message carries: decide on the whole request, which only the page shows. */

@@ -13,9 +13,10 @@ import {
   type ApprovalState,
   approvalGate,
   type RequestView,
+  readApprovalBody,
 } from '../../src/approval/index.ts';
 import type { AuditRecord } from '../../src/audit/index.ts';
-import type { Principal } from '../../src/auth/index.ts';
+import { principalFromClaims } from '../../src/auth/principal.ts';
 import { eventually, received, stubFor, tokens } from './approval-helpers.ts';
 import { gateway, SUB } from './helpers.ts';
 
@@ -199,18 +200,20 @@ describe('approval view: the gate’s extra inputs', () => {
         properties: { mode: 'Incremental', templateLink: { uri: 'https://st/t.json?sig=abcdefghijklmnop' } },
       }),
     });
-    const principal: Principal = {
-      tenantId: 't',
-      subject: { objectId: ALICE, displayName: 'Alice' },
-      actor: { appId: '04b07795-8ddb-461a-bbee-02f9e1bf7b46', credentialType: 'public_client', appOnly: false },
-      groups: [],
-      roles: [],
-      scopes: [],
-      directoryRoles: [],
-      tokenVersion: '2.0',
-      tokenFingerprint: 'fp',
-      expiresAt: Math.floor(Date.now() / 1000) + 3600,
-    };
+    // Alice, signed in through the Azure CLI (a delegated v2 token), as src/auth would see her.
+    const principal = principalFromClaims(
+      {
+        ver: '2.0',
+        tid: 't',
+        oid: ALICE,
+        name: 'Alice',
+        azp: '04b07795-8ddb-461a-bbee-02f9e1bf7b46',
+        azpacr: '0',
+        scp: 'user_impersonation',
+        exp: Math.floor(Date.now() / 1000) + 3600,
+      },
+      'fp',
+    );
     const record = {
       requestId: crypto.randomUUID(),
       phase: 'intent',
@@ -228,6 +231,7 @@ describe('approval view: the gate’s extra inputs', () => {
       approvalGate(
         {
           request,
+          body: await readApprovalBody(request.body, request.headers.get('content-length')),
           connection: 'arm',
           path,
           search: '?api-version=2022-09-01',

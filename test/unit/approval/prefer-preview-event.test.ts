@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrefer } from '../../../src/approval/prefer.ts';
 import { requestView, type ViewInput } from '../../../src/approval/request-view.ts';
-import { openRound } from '../../../src/approval/state-machine.ts';
+import { type ApprovalState, openRound } from '../../../src/approval/state-machine.ts';
 import { approvalEvent, parseWebhookTargets, slackMessage, teamsMessage } from '../../../src/approval/webhook-event.ts';
+
+/** The `approval.created` event of a freshly opened round. */
+const createdEvent = (state: ApprovalState) =>
+  approvalEvent(state, { round: 1, event: 'created', status: 'pending', at: state.createdAt, by: 'oid-a', reason: '' });
 
 describe('Prefer (RFC 7240)', () => {
   it.each([
@@ -39,14 +43,7 @@ describe('webhook events and adapters', () => {
     },
     Date.parse('2026-01-01T00:00:00Z'),
   );
-  const event = approvalEvent(state, {
-    round: 1,
-    event: 'created',
-    status: 'pending',
-    at: state.createdAt,
-    by: 'oid-a',
-    reason: '',
-  });
+  const event = createdEvent(state);
 
   it('carries the facts and links', () => {
     expect(event).toMatchObject({
@@ -115,21 +112,13 @@ describe('webhook events: the whole body or none of it, and always the link to t
           requesterOid: 'oid-a',
           requesterAppId: 'app',
           ...(built.preview !== undefined ? { bodyPreview: built.preview } : {}),
-          bodyBytes: raw.length,
           view: built.view,
         },
         policy: { groups: ['g'], users: [], count: 1, ttlSeconds: 600 },
       },
       Date.parse('2026-01-01T00:00:00Z'),
     );
-    return approvalEvent(state, {
-      round: 1,
-      event: 'created',
-      status: 'pending',
-      at: state.createdAt,
-      by: 'oid-a',
-      reason: '',
-    });
+    return createdEvent(state);
   }
 
   it('leaves out a padded body entirely (no prefix showing the harmless part) and points to the page', () => {
@@ -155,6 +144,13 @@ describe('webhook events: the whole body or none of it, and always the link to t
     expect(event.data.request.bodyPreview).toBe('{"properties":{"roleDefinitionId":"r","password":"***"}}');
     expect(event.data.request.bodyNote).toBeNull();
     expect(JSON.stringify(slackMessage(event))).not.toContain('hunter2');
+  });
+
+  it('never carries a text body (masked best effort): the page shows it', () => {
+    const event = eventFor('note: hello-from-text\n', { headers: new Headers({ 'content-type': 'text/plain' }) });
+    expect(event.data.request.bodyPreview).toBeNull();
+    expect(event.data.request.bodyNote).toContain('not JSON');
+    expect(JSON.stringify(slackMessage(event))).not.toContain('hello-from-text');
   });
 
   it('counts embedded requests and template resources, and warns about a linked template', () => {

@@ -278,6 +278,12 @@ describe('request view: chat preview', () => {
     const long = build(JSON.stringify({ a: 'x'.repeat(CHAT_BODY_LIMIT) }));
     expect(long.ok && long.preview).toBeUndefined();
   });
+
+  it('is absent for a text body, however short (its masking is best effort)', () => {
+    const text = build('user: admin\nnote: hello\n', { headers: new Headers({ 'content-type': 'application/yaml' }) });
+    expect(text.ok && text.view.body?.kind).toBe('text');
+    expect(text.ok && text.preview).toBeUndefined();
+  });
 });
 
 describe('approval binding: headers that change what runs', () => {
