@@ -6,6 +6,7 @@
 import {
   BENCH_SPEC,
   BENCH_SPEC_DETECTORS,
+  bestThroughput,
   runMasker,
   runPassThrough,
   runWholeBody,
@@ -19,18 +20,6 @@ const mb = w.totalBytes / 1e6;
 function memory(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
-}
-
-async function timed(run: () => Promise<unknown>, rounds = 5): Promise<number> {
-  await run(); // warm up
-  let best = 0;
-  for (let r = 0; r < rounds; r++) {
-    gc();
-    const start = performance.now();
-    await run();
-    best = Math.max(best, mb / ((performance.now() - start) / 1000));
-  }
-  return best;
 }
 
 async function peak(run: (sample: () => void) => Promise<unknown>): Promise<number> {
@@ -50,10 +39,10 @@ async function peak(run: (sample: () => void) => Promise<unknown>): Promise<numb
 const report = await runMasker(w, BENCH_SPEC);
 if (report.maskedCount !== w.secrets) throw new Error(`masked ${report.maskedCount}, expected ${w.secrets}`);
 
-const masker = await timed(() => runMasker(w, BENCH_SPEC));
-const maskerDetectors = await timed(() => runMasker(w, BENCH_SPEC_DETECTORS));
-const passThrough = await timed(() => runPassThrough(w));
-const wholeBody = await timed(() => runWholeBody(w), 3);
+const masker = await bestThroughput(w, () => runMasker(w, BENCH_SPEC));
+const maskerDetectors = await bestThroughput(w, () => runMasker(w, BENCH_SPEC_DETECTORS));
+const passThrough = await bestThroughput(w, () => runPassThrough(w));
+const wholeBody = await bestThroughput(w, () => runWholeBody(w), 3);
 const maskerPeak = await peak((sample) => runMasker(w, BENCH_SPEC_DETECTORS, sample));
 const wholePeak = await peak((sample) => runWholeBody(w, sample));
 const small = workload(5 * 1024 * 1024);

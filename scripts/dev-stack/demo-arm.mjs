@@ -44,16 +44,23 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import {
+  answerTestHook,
+  BATCH_LIMIT,
+  bodyText,
+  effectiveMethod,
+  header,
+  lowerCaseKeys,
+  requestLog,
+  resolveOn,
+} from './mock-common.mjs';
 
 export const DEMO_SUBSCRIPTION = '00000000-0000-4000-8000-00000000a2b1';
 
-const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
-const OVERRIDE_PARAMETERS = ['_method', 'x-http-method'];
-const BATCH_LIMIT = 20;
-
 export async function startDemoArm(options = {}) {
   const groups = new Map([['demo-rg', { location: 'westeurope' }]]);
-  const received = [];
+  const log = requestLog(['x-ms-client-request-id', 'x-demo-batch-parent']);
+  const { received, record } = log;
   const operations = new Map();
   const storageKeys = [randomBytes(64).toString('base64'), randomBytes(64).toString('base64')];
   const signalrGenerations = new Map(); // lower-case name → generation
@@ -69,19 +76,6 @@ export async function startDemoArm(options = {}) {
   // Fault injection for load tests: 'fail' resets the connection, 'cut' sends headers and half a
   // body then resets, 'slow' delays the answer by `ms`.
   let fault = { kind: 'none', ms: 0 };
-
-  const record = (method, url, headers, body) => {
-    const executed = effectiveMethod(method, url, headers);
-    received.push({
-      method,
-      path: url.pathname,
-      search: url.search,
-      headers,
-      body,
-      ...(executed !== method ? { executedMethod: executed } : {}),
-    });
-    if (received.length > 1000) received.shift();
-  };
 
   const currentSignalrKeys = (name) => {
     const keys = signalrKeysFor(name, signalrGenerations.get(name.toLowerCase()) ?? 0);
@@ -109,6 +103,14 @@ export async function startDemoArm(options = {}) {
     });
     const invalidContent = () =>
       reply(400, { error: { code: 'InvalidRequestContent', message: 'The request content was invalid.' } });
+    // The body as ARM binds it (`parseArmJson`), or undefined when it is not JSON.
+    const boundBody = () => {
+      try {
+        return parseArmJson(body || '{}');
+      } catch {
+        return undefined;
+      }
+    };
     const path = url.pathname.replace(/\/+$/, '');
     const lower = path.toLowerCase();
     const sub = `/subscriptions/${DEMO_SUBSCRIPTION}`;
@@ -180,8 +182,7 @@ export async function startDemoArm(options = {}) {
           ...lowerCaseKeys(item?.requestHeaderDetails),
           'x-demo-batch-parent': parent,
         };
-        const content = item?.content;
-        const innerBody = content === undefined ? '' : typeof content === 'string' ? content : JSON.stringify(content);
+        const innerBody = bodyText(item?.content);
         record(innerMethod, innerUrl, innerHeaders, innerBody);
         const result = await dispatch(innerMethod, innerUrl, innerHeaders, innerBody);
         const text = result.payload === undefined ? '' : JSON.stringify(result.payload);
@@ -340,12 +341,8 @@ export async function startDemoArm(options = {}) {
         return found ? reply(200, found) : reply(404, resourceNotFound(type, name));
       }
       if ((!action && method === 'PUT') || (action && method === 'POST')) {
-        let parsed;
-        try {
-          parsed = parseArmJson(body || '{}');
-        } catch {
-          return invalidContent();
-        }
+        const parsed = boundBody();
+        if (parsed === undefined) return invalidContent();
         const properties = memberOf(parsed, 'properties') ?? {};
         const template = memberOf(properties, 'template');
         const mode = memberOf(properties, 'mode') ?? 'Incremental';
@@ -380,12 +377,8 @@ export async function startDemoArm(options = {}) {
       const name = decodeURIComponent(accountMatch[1]);
       const type = 'Microsoft.Storage/storageAccounts';
       if (method === 'PUT') {
-        let bound;
-        try {
-          bound = parseArmJson(body || '{}');
-        } catch {
-          return invalidContent();
-        }
+        const bound = boundBody();
+        if (bound === undefined) return invalidContent();
         storageAccounts.set(key, bound);
         return reply(200, bound);
       }
@@ -405,12 +398,8 @@ export async function startDemoArm(options = {}) {
       const name = decodeURIComponent(assignmentMatch[1]);
       const type = 'Microsoft.Authorization/roleAssignments';
       if (method === 'PUT') {
-        let bound;
-        try {
-          bound = parseArmJson(body || '{}');
-        } catch {
-          return invalidContent();
-        }
+        const bound = boundBody();
+        if (bound === undefined) return invalidContent();
         const assignment = { ...bound, id: path, name, type };
         roleAssignments.set(lower, assignment);
         return reply(201, assignment);
@@ -431,13 +420,7 @@ export async function startDemoArm(options = {}) {
 
   const server = createServer(async (req, res) => {
     const raw = new URL(req.url, 'http://localhost');
-    // Test hooks: never recorded, never faulted.
-    if (raw.pathname === '/_received' || raw.pathname === '/_secrets') {
-      for await (const _ of req);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-      if (raw.pathname === '/_secrets') return res.end(JSON.stringify({ secrets: [...issued] }));
-      return res.end(JSON.stringify({ requests: filterReceived(received, raw.searchParams) }));
-    }
+    if (await answerTestHook(req, res, raw, log, () => [...issued])) return;
     if (fault.kind === 'fail') return req.socket.destroy();
     if (fault.kind === 'slow') await new Promise((resolve) => setTimeout(resolve, fault.ms));
     if (fault.kind === 'cut') {
@@ -605,71 +588,6 @@ const memberOf = (object, name) =>
   object && typeof object === 'object'
     ? Object.entries(object).find(([key]) => foldCase(key) === foldCase(name))?.[1]
     : undefined;
-
-// The method the mock executes: an override header or query parameter wins over the transport.
-function effectiveMethod(method, url, headers) {
-  for (const name of OVERRIDE_HEADERS) {
-    const value = header(headers, name);
-    if (value?.trim()) return value.trim().toUpperCase();
-  }
-  for (const [name, value] of url.searchParams) {
-    if (OVERRIDE_PARAMETERS.includes(name.toLowerCase()) && value.trim()) return value.trim().toUpperCase();
-  }
-  return method;
-}
-
-function header(headers, name) {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
-}
-
-const lowerCaseKeys = (object) =>
-  object && typeof object === 'object'
-    ? Object.fromEntries(Object.entries(object).map(([key, value]) => [key.toLowerCase(), String(value)]))
-    : {};
-
-// A path (+ query) on the mock's own origin; an absolute URL keeps only its path and query.
-function resolveOn(base, target) {
-  let parsed = target;
-  if (typeof target === 'string') {
-    try {
-      parsed = new URL(target, 'http://localhost');
-    } catch {
-      parsed = new URL('http://localhost/');
-    }
-  }
-  let url;
-  try {
-    url = new URL(base);
-  } catch {
-    url = new URL('http://localhost');
-  }
-  url.pathname = parsed.pathname;
-  url.search = parsed.search;
-  return url;
-}
-
-function filterReceived(all, params) {
-  const id = params.get('clientRequestId');
-  const marker = params.get('marker');
-  return all.filter((r) => {
-    if (
-      id !== null &&
-      header(r.headers, 'x-ms-client-request-id') !== id &&
-      header(r.headers, 'x-demo-batch-parent') !== id
-    ) {
-      return false;
-    }
-    if (marker !== null) {
-      let decoded = r.search;
-      try {
-        decoded = decodeURIComponent(r.search);
-      } catch {}
-      return [r.path, r.search, decoded, r.body ?? ''].some((text) => text.includes(marker));
-    }
-    return true;
-  });
-}
 
 // Masker test variants of a JSON answer: `gzip` (compressed when the client accepts gzip),
 // `chunked` (written a few bytes at a time), `xml` (a non-JSON body), `truncated` (cut mid-value).

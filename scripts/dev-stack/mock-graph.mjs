@@ -24,10 +24,16 @@
 //   ({ secrets: [every secretText handed out] }): test hooks, no token, never recorded.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-
-const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'];
-const OVERRIDE_PARAMETERS = ['_method', 'x-http-method'];
-const BATCH_LIMIT = 20;
+import {
+  answerTestHook,
+  BATCH_LIMIT,
+  bodyText,
+  effectiveMethod,
+  header,
+  lowerCaseKeys,
+  requestLog,
+  resolveOn,
+} from './mock-common.mjs';
 
 export const DEMO_USERS = [
   {
@@ -58,23 +64,11 @@ export const DEMO_USERS = [
 export async function startMockGraph(options = {}) {
   const memberships = new Map(Object.entries(options.memberships ?? {}));
   const stats = { calls: 0, unauthorized: 0 };
-  const received = [];
+  const log = requestLog(['x-ms-client-request-id', 'client-request-id', 'x-demo-batch-parent']);
+  const { received, record } = log;
   const users = new Map(DEMO_USERS.map((user) => [user.id, { ...user }]));
   const issuedSecrets = [];
   let available = true;
-
-  const record = (method, url, headers, body) => {
-    const executed = effectiveMethod(method, url, headers);
-    received.push({
-      method,
-      path: url.pathname,
-      search: url.search,
-      headers,
-      body,
-      ...(executed !== method ? { executedMethod: executed } : {}),
-    });
-    if (received.length > 1000) received.shift();
-  };
 
   // The router: one request (direct or embedded in a batch) → { status, headers, payload }
   // (`payload` undefined: no body).
@@ -166,8 +160,7 @@ export async function startMockGraph(options = {}) {
           ...lowerCaseKeys(item?.headers),
           'x-demo-batch-parent': parent,
         };
-        const content = item?.body;
-        const innerBody = content === undefined ? '' : typeof content === 'string' ? content : JSON.stringify(content);
+        const innerBody = bodyText(item?.body);
         record(innerMethod, innerUrl, innerHeaders, innerBody);
         const result = await dispatch(innerMethod, innerUrl, innerHeaders, innerBody);
         statuses.set(String(id), result.status);
@@ -233,14 +226,10 @@ export async function startMockGraph(options = {}) {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    const parsed = new URL(req.url, 'http://localhost');
+    if (await answerTestHook(req, res, parsed, log, () => [...issuedSecrets])) return;
     let raw = '';
     for await (const chunk of req) raw += chunk;
-    const parsed = new URL(req.url, 'http://localhost');
-    // Test hooks: no token, never recorded, answered even during an outage.
-    if (parsed.pathname === '/_received') {
-      return send(200, { requests: filterReceived(received, parsed.searchParams) });
-    }
-    if (parsed.pathname === '/_secrets') return send(200, { secrets: [...issuedSecrets] });
     const url = resolveOn(`http://${req.headers.host}`, parsed);
     record(req.method, url, req.headers, raw);
     if (!available) return send(503, { error: { code: 'serviceNotAvailable', message: 'mock outage' } });
@@ -278,64 +267,4 @@ const bearer = (headers) => /^Bearer \S+$/.test(header(headers, 'authorization')
 function secretCharacters(count) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~';
   return Array.from(randomBytes(count), (byte) => alphabet[byte % alphabet.length]).join('');
-}
-
-// The method the mock executes: an override header or query parameter wins over the transport.
-function effectiveMethod(method, url, headers) {
-  for (const name of OVERRIDE_HEADERS) {
-    const value = header(headers, name);
-    if (value?.trim()) return value.trim().toUpperCase();
-  }
-  for (const [name, value] of url.searchParams) {
-    if (OVERRIDE_PARAMETERS.includes(name.toLowerCase()) && value.trim()) return value.trim().toUpperCase();
-  }
-  return method;
-}
-
-function header(headers, name) {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
-}
-
-const lowerCaseKeys = (object) =>
-  object && typeof object === 'object'
-    ? Object.fromEntries(Object.entries(object).map(([key, value]) => [key.toLowerCase(), String(value)]))
-    : {};
-
-// A path (+ query) on the mock's own origin; an absolute URL keeps only its path and query.
-function resolveOn(base, target) {
-  let parsed = target;
-  if (typeof target === 'string') {
-    try {
-      parsed = new URL(target, 'http://localhost');
-    } catch {
-      parsed = new URL('http://localhost/');
-    }
-  }
-  let url;
-  try {
-    url = new URL(base);
-  } catch {
-    url = new URL('http://localhost');
-  }
-  url.pathname = parsed.pathname;
-  url.search = parsed.search;
-  return url;
-}
-
-function filterReceived(all, params) {
-  const id = params.get('clientRequestId');
-  const marker = params.get('marker');
-  return all.filter((r) => {
-    const ids = ['x-ms-client-request-id', 'client-request-id', 'x-demo-batch-parent'].map((n) => header(r.headers, n));
-    if (id !== null && !ids.includes(id)) return false;
-    if (marker !== null) {
-      let decoded = r.search;
-      try {
-        decoded = decodeURIComponent(r.search);
-      } catch {}
-      return [r.path, r.search, decoded, r.body ?? ''].some((text) => text.includes(marker));
-    }
-    return true;
-  });
 }

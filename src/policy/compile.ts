@@ -188,11 +188,7 @@ export async function compilePolicyDocument(
     ruleIds.add(rule.id);
     const compiled = compileRule(rule, i, connections, (path, message) => fail(['rules', i, ...path], message));
     if (compiled) rules.push(compiled);
-    // A mask path that cannot be parsed must fail here, not as a 500 after the upstream call ran.
-    (rule.mask?.paths ?? []).forEach((path, j) => {
-      const parsedPath = parseJsonPath(path);
-      if (!parsedPath.ok) fail(['rules', i, 'mask', 'paths', j], parsedPath.reason);
-    });
+    checkMaskPaths(rule.mask?.paths ?? [], (j, message) => fail(['rules', i, 'mask', 'paths', j], message));
   });
   if (errors.length) return { ok: false, errors };
   return {
@@ -335,21 +331,26 @@ function resolveDefaultMask(
     fail([], 'a default mask names at least one key, path or detector (or leave default_mask out)');
     return undefined;
   }
-  let ok = true;
-  mask.paths.forEach((path, j) => {
-    const parsed = parseJsonPath(path);
-    if (!parsed.ok) {
-      ok = false;
-      fail(['paths', j], parsed.reason);
-    }
-  });
-  if (!ok) return undefined;
+  if (!checkMaskPaths(mask.paths, (j, message) => fail(['paths', j], message))) return undefined;
   return Object.freeze({
     paths: Object.freeze([...new Set(mask.paths)]),
     keys: Object.freeze([...new Set(mask.keys)]),
     detectors: Object.freeze([...new Set(mask.detectors)]),
     style: 'redact',
   });
+}
+
+/** A mask path that cannot be parsed must fail here, not as a 500 after the upstream call ran. */
+function checkMaskPaths(paths: readonly string[], fail: (index: number, message: string) => void): boolean {
+  let ok = true;
+  paths.forEach((path, j) => {
+    const parsed = parseJsonPath(path);
+    if (!parsed.ok) {
+      ok = false;
+      fail(j, parsed.reason);
+    }
+  });
+  return ok;
 }
 
 /** Identical wildcard lists share one RegExp (fewer objects, and V8 caches its compiled code). */

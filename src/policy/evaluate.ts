@@ -77,6 +77,45 @@ export function principalMatches(match: PrincipalMatch | undefined, principal: P
 const STRENGTH = { allow: 1, require_approval: 2, deny: 3 } as const;
 const NO_ERRORS: readonly { ruleId: string; reason: string }[] = Object.freeze([]);
 
+/**
+ * Decision masks by (default mask or none, masking rules matched), per compiled policy. With a
+ * connection default every masked decision would otherwise re-merge the default's ~45 entries per
+ * request; the same few rule combinations recur, so each is merged once and shared (frozen).
+ */
+const decisionMasks = new WeakMap<CompiledPolicy, Map<string, MaskSpec>>();
+const DECISION_MASKS_MAX = 256;
+
+function decisionMask(
+  policy: CompiledPolicy,
+  connection: string,
+  matched: readonly CompiledRule[],
+  defaultMask: MaskSpec | undefined,
+): MaskSpec {
+  let key = '';
+  for (const rule of matched) if (rule.mask) key += `${rule.order},`;
+  // No rule masks: the default as compiled (already one shared frozen object), or none.
+  if (key === '') return defaultMask ?? EMPTY_MASK;
+  // Rule masks do not depend on the connection; the default does (connection ids hold no comma).
+  if (defaultMask) key += connection;
+  let memo = decisionMasks.get(policy);
+  if (!memo) {
+    memo = new Map();
+    decisionMasks.set(policy, memo);
+  }
+  let mask = memo.get(key);
+  if (!mask) {
+    const merged = accumulateMask(matched, defaultMask);
+    mask = Object.freeze({
+      ...merged,
+      paths: Object.freeze(merged.paths),
+      keys: Object.freeze(merged.keys),
+      detectors: Object.freeze(merged.detectors),
+    });
+    if (memo.size < DECISION_MASKS_MAX) memo.set(key, mask);
+  }
+  return mask;
+}
+
 interface Scratch {
   facts: RequestFacts;
   principal: Principal;
@@ -237,7 +276,7 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest, p
     effect: deciding ? decidingEffect : 'deny',
     matchedRuleIds,
     matches,
-    mask: matched.length ? accumulateMask(matched, defaultMask) : (defaultMask ?? EMPTY_MASK),
+    mask: decisionMask(policy, request.connection, matched, defaultMask),
     rewrite: matched.length ? accumulateRewrite(matched) : EMPTY_REWRITE,
     operation: facts.operation,
     resourceId: facts.resourceId,

@@ -31,20 +31,24 @@ const CredentialSchema = v.union([
   v.strictObject({ mode: v.literal('static'), header: NonEmpty, secret: SecretName }),
 ]);
 
+export const MaskSchema = v.strictObject({
+  /** JSONPath subset (`$.keys[*].value`). */
+  paths: v.optional(Strings, []),
+  /** JSON member-name patterns masked at any depth (case-insensitive, `*` wildcard). */
+  keys: v.optional(Strings, []),
+  /** Value detectors applied to every string value. */
+  detectors: v.optional(v.array(v.picklist(DETECTOR_NAMES)), []),
+  /** How values are replaced; when rules disagree the strongest wins (redact > hmac > last4). */
+  style: v.optional(v.picklist(['redact', 'last4', 'hmac'])),
+});
+
 /**
  * A connection's default mask: a backstop for the rule that forgot a field. Merged into the mask of
  * every decision for the connection, whatever rule allowed the request, so every JSON response of
- * the connection runs through the masker. No `style`: the strongest style the matching rules name
- * applies (`redact` when none does). Same syntax as a rule's `mask`.
+ * the connection runs through the masker. A rule's `mask` without `style`: the strongest style the
+ * matching rules name applies (`redact` when none does).
  */
-export const DefaultMaskSchema = v.strictObject({
-  /** JSON member-name patterns masked at any depth (case-insensitive, `*` wildcard). */
-  keys: v.optional(Strings, []),
-  /** JSONPath subset (`$.keys[*].value`). */
-  paths: v.optional(Strings, []),
-  /** Value detectors applied to every string value. */
-  detectors: v.optional(v.array(v.picklist(DETECTOR_NAMES)), []),
-});
+const DefaultMaskSchema = v.omit(MaskSchema, ['style']);
 
 export const ConnectionSchema = v.strictObject({
   name: Id,
@@ -135,17 +139,6 @@ export const MatchSchema = v.strictObject({
   kubernetes: v.optional(KubernetesMatchSchema),
 });
 
-export const MaskSchema = v.strictObject({
-  /** JSONPath subset (`$.keys[*].value`). */
-  paths: v.optional(Strings, []),
-  /** JSON member-name patterns masked at any depth (case-insensitive, `*` wildcard). */
-  keys: v.optional(Strings, []),
-  /** Value detectors applied to every string value. */
-  detectors: v.optional(v.array(v.picklist(DETECTOR_NAMES)), []),
-  /** How values are replaced; when rules disagree the strongest wins (redact > hmac > last4). */
-  style: v.optional(v.picklist(['redact', 'last4', 'hmac'])),
-});
-
 const JsonPointer = v.pipe(v.string(), v.regex(/^(\/([^~/]|~[01])*)*$/, 'not a JSON Pointer (RFC 6901)'));
 export const JsonPatchOpSchema = v.variant('op', [
   v.strictObject({ op: v.literal('add'), path: JsonPointer, value: v.unknown() }),
@@ -216,7 +209,6 @@ export const PolicySourceSchema = v.strictObject({
 
 export type PolicySource = v.InferOutput<typeof PolicySourceSchema>;
 export type ConnectionSource = v.InferOutput<typeof ConnectionSchema>;
-export type DefaultMaskSource = v.InferOutput<typeof DefaultMaskSchema>;
 export type CredentialSource = v.InferOutput<typeof CredentialSchema>;
 export type RuleSource = v.InferOutput<typeof RuleSchema>;
 export type MatchSource = v.InferOutput<typeof MatchSchema>;

@@ -58,10 +58,16 @@ const arm = (method: string, path: string) => request('arm', method, path);
 
 const AZURE: MaskSpec = { ...AZURE_SECRETS_DEFAULT_MASK, style: 'redact' };
 
+// An allow rule for every read: what a second rule adds (or lifts) is what the mask shows.
+const READS = `  - id: reads
+    match: { operations: ["*/read"] }
+    effect: allow
+`;
+
 /** Mask a JSON document with a decision's mask; returns the parsed result. */
 const maskJson = (value: unknown, spec: MaskSpec): Record<string, unknown> =>
   JSON.parse(decoder.decode(maskBytes(encoder.encode(JSON.stringify(value)), spec).bytes));
-const maskWithDefault = (value: unknown) => maskJson(value, { ...AZURE_SECRETS_DEFAULT_MASK, style: 'redact' });
+const maskWithDefault = (value: unknown) => maskJson(value, AZURE);
 
 describe('default_mask compiles', () => {
   it('resolves the built-in short form and the object form, per connection', async () => {
@@ -138,10 +144,7 @@ rules: []
 
 describe('default_mask merges into every decision of its connection', () => {
   it('is the whole mask when no rule masks — and the same shared object every time', async () => {
-    const p = await policy(`  - id: reads
-    match: { operations: ["*/read"] }
-    effect: allow
-`);
+    const p = await policy(READS);
     const a = evaluatePolicy(p, arm('GET', RG), human());
     expect(a.effect).toBe('allow');
     expect(a.mask).toEqual(AZURE);
@@ -181,6 +184,21 @@ describe('default_mask merges into every decision of its connection', () => {
     expect(mask.detectors).toEqual(['github_token', ...AZURE.detectors]);
   });
 
+  it('merges once per rule combination and connection: later decisions share the frozen result', async () => {
+    const p = await policy(`  - id: tags
+    effect: allow
+    mask: { keys: [tags] }
+`);
+    const first = evaluatePolicy(p, arm('GET', RG), human()).mask;
+    expect(first.keys).toEqual(['tags', ...AZURE.keys]);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.keys)).toBe(true);
+    expect(evaluatePolicy(p, arm('GET', '/subscriptions/s1'), human()).mask).toBe(first);
+    // The same rule on a connection without a default: its own mask only, not the arm merge.
+    const plain = evaluatePolicy(p, request('plain', 'GET', '/x'), human()).mask;
+    expect(plain).toEqual({ paths: [], keys: ['tags'], detectors: [], style: 'redact' });
+    expect(evaluatePolicy(p, request('api', 'GET', '/x'), human()).mask.keys).toEqual(['tags', 'password', '*Token']);
+  });
+
   it('names no style: the rules’ strongest style applies to the default’s entries too, redact when none', async () => {
     const p = await policy(`  - id: last4
     match: { connections: [arm], methods: [GET] }
@@ -206,10 +224,7 @@ describe('default_mask merges into every decision of its connection', () => {
 
 describe('default_mask: false (opt-out)', () => {
   it('lifts the default where an allow rule that opts out matches; its own mask stays', async () => {
-    const p = await policy(`  - id: reads
-    match: { operations: ["*/read"] }
-    effect: allow
-  - id: health
+    const p = await policy(`${READS}  - id: health
     match: { connections: [arm], methods: [GET], paths: ["/subscriptions/{s}/resourceGroups/{rg}"] }
     effect: allow
     default_mask: false
@@ -223,10 +238,7 @@ describe('default_mask: false (opt-out)', () => {
   });
 
   it('is ignored on a deny rule, whatever else matched', async () => {
-    const p = await policy(`  - id: reads
-    match: { operations: ["*/read"] }
-    effect: allow
-  - id: hostile
+    const p = await policy(`${READS}  - id: hostile
     match: { connections: [arm] }
     principals: { groups: [g2] }
     effect: deny
@@ -255,10 +267,7 @@ describe('default_mask: false (opt-out)', () => {
   });
 
   it('is dropped when the allow rule’s condition fails at run time (it became a deny)', async () => {
-    const p = await policy(`  - id: reads
-    match: { operations: ["*/read"] }
-    effect: allow
-  - id: flaky
+    const p = await policy(`${READS}  - id: flaky
     match: { connections: [arm] }
     when: request.query["x"] == "1"
     effect: allow
@@ -271,10 +280,7 @@ describe('default_mask: false (opt-out)', () => {
   });
 
   it('does nothing when the opting-out rule does not match (condition false, other principal, unresolved groups)', async () => {
-    const p = await policy(`  - id: reads
-    match: { operations: ["*/read"] }
-    effect: allow
-  - id: never
+    const p = await policy(`${READS}  - id: never
     match: { connections: [arm] }
     when: request.method == "PATCH"
     effect: allow
@@ -468,10 +474,14 @@ describe('azure_secrets masks Azure secret shapes (by name, path and value) and 
 });
 
 describe('the starter policy', () => {
-  it('turns azure_secrets on for arm, azure, keyvault, graph and k8s', async () => {
+  const starter = async () => {
     const result = await compilePolicy(readFileSync('policies/default.yaml', 'utf8'));
     if (!result.ok) throw new Error(result.errors.join('\n'));
-    const p = result.policy;
+    return result.policy;
+  };
+
+  it('turns azure_secrets on for arm, azure, keyvault, graph and k8s', async () => {
+    const p = await starter();
     expect([...p.defaultMasks.keys()].sort()).toEqual(['arm', 'azure', 'graph', 'k8s', 'keyvault']);
     for (const mask of p.defaultMasks.values()) expect(mask).toEqual(AZURE);
     expect(p.connections.get('graph')).toMatchObject({
@@ -482,17 +492,8 @@ describe('the starter policy', () => {
   });
 
   it('masks every secret of the new list-keys operations through the whole decision (demo upstream shapes)', async () => {
-    const result = await compilePolicy(readFileSync('policies/default.yaml', 'utf8'));
-    if (!result.ok) throw new Error(result.errors.join('\n'));
-    const writer = principalFromTest({
-      subject: 'u1',
-      app: 'cli',
-      tenant: 't1',
-      groups: ['aaaaaaaa-0000-4000-8000-000000000002'],
-      groups_resolved: true,
-      roles: [],
-      scopes: [],
-    });
+    const p = await starter();
+    const writer = human(['aaaaaaaa-0000-4000-8000-000000000002']);
     const host = functionHostKeysFor('func1');
     const ml = machineLearningKeysFor('ml1');
     const signalr = signalrKeysFor('sig1', 0);
@@ -530,7 +531,7 @@ describe('the starter policy', () => {
       ],
     ];
     for (const [path, body, secrets] of cases) {
-      const decision = evaluatePolicy(result.policy, arm('POST', path), writer);
+      const decision = evaluatePolicy(p, arm('POST', path), writer);
       expect(decision.effect, path).toBe('allow');
       const out = JSON.stringify(maskJson(body, decision.mask));
       for (const secret of secrets) {
