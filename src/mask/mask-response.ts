@@ -78,17 +78,36 @@ export function decodingFor(contentEncoding: string | null): 'identity' | 'gzip'
  * Compiled masks by spec and options, per isolate: the same few rule combinations mask most
  * responses, and compiling (JSONPath parsing, the path automaton, key patterns) is per spec, not
  * per response. A compiled mask is immutable and shared by every stream (see `compileMask`).
+ * Policy hands out one frozen mask object per rule combination, so the first lookup is by that
+ * object's identity (no per-response serialising); a spec built per request (a batch, a bound
+ * follow-up) falls back to the lookup by value.
  */
+const compiledByIdentity = new WeakMap<MaskSpec, Map<string, CompileResult>>();
 const compiledMasks = new Map<string, CompileResult>();
 const COMPILED_MASKS_MAX = 64;
 
 function compiledMaskFor(spec: MaskSpec, options: MaskOptions): CompileResult {
-  const key = JSON.stringify([spec, options]);
+  // The hmac key only matters to the hmac style; other options are a few scalars.
+  const optionsKey =
+    spec.style === 'hmac'
+      ? JSON.stringify(options)
+      : `${options.framing}|${options.maxValueBytes ?? ''}|${options.maxDepth ?? ''}|${options.maxReportedPaths ?? ''}`;
+  let perSpec = compiledByIdentity.get(spec);
+  const known = perSpec?.get(optionsKey);
+  if (known) return known;
+  const key = `${JSON.stringify(spec)}|${optionsKey}`;
   let compiled = compiledMasks.get(key);
   if (!compiled) {
     compiled = compileMask(spec, options);
     if (compiledMasks.size >= COMPILED_MASKS_MAX) compiledMasks.delete(compiledMasks.keys().next().value as string);
     compiledMasks.set(key, compiled);
+  }
+  if (Object.isFrozen(spec)) {
+    if (!perSpec) {
+      perSpec = new Map();
+      compiledByIdentity.set(spec, perSpec);
+    }
+    perSpec.set(optionsKey, compiled);
   }
   return compiled;
 }

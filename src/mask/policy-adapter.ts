@@ -9,6 +9,8 @@
 import { EMPTY_MASK, type MaskSpec } from './spec.ts';
 
 export function maskSpecFromDecision(mask: Partial<MaskSpec> | undefined): MaskSpec {
+  // A complete spec is passed as is, so the masker's compile cache can find it by identity.
+  if (mask?.paths && mask.keys && mask.detectors && mask.style) return mask as MaskSpec;
   return { ...EMPTY_MASK, ...mask };
 }
 

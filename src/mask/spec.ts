@@ -37,7 +37,8 @@ export const EMPTY_MASK: MaskSpec = { paths: [], keys: [], detectors: [], style:
 export const isEmptyMask = (spec: MaskSpec) =>
   spec.paths.length === 0 && spec.keys.length === 0 && spec.detectors.length === 0;
 
-const STYLE_STRENGTH: Readonly<Record<MaskStyle, number>> = { last4: 1, hmac: 2, redact: 3 };
+/** When obligations disagree, the strongest style wins: redact > hmac > last4. */
+export const STYLE_STRENGTH: Readonly<Record<MaskStyle, number>> = { last4: 1, hmac: 2, redact: 3 };
 
 /** The union of mask obligations (every path, key and detector; the strongest style). */
 export function mergeMasks(specs: readonly MaskSpec[]): MaskSpec {

@@ -9,7 +9,7 @@
  * header and query settings from later rules override earlier ones for the same name, removals are
  * unions, JSON Patch operations are concatenated (RFC 6902 applies them in order).
  */
-import { EMPTY_MASK, type MaskSpec, type MaskStyle } from '../mask/spec.ts';
+import { EMPTY_MASK, type MaskSpec, type MaskStyle, STYLE_STRENGTH } from '../mask/spec.ts';
 import type { JsonPatchOp, RewriteSource } from './schema.ts';
 
 export interface RewriteSpec {
@@ -28,8 +28,6 @@ export const EMPTY_REWRITE: RewriteSpec = Object.freeze({
   removeQuery: [],
   jsonPatch: [],
 });
-
-const STYLE_STRENGTH: Record<MaskStyle, number> = { last4: 1, hmac: 2, redact: 3 };
 
 /** Headers a policy may never set or remove: identity, framing and the gateway's own. */
 export const PROTECTED_HEADERS = /^(authorization|host|content-length|transfer-encoding|connection|x-edgeward-.*)$/i;
