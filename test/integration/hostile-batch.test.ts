@@ -310,6 +310,20 @@ describe('Microsoft Graph $batch: judged per embedded request too', () => {
     expect(response.status).toBe(403);
   });
 
+  it("a writer's $batch that creates an app password gets it masked inside the entry", async () => {
+    const response = await graphBatch(
+      'v1.0',
+      [{ id: 'pw', method: 'POST', url: '/applications/app-1/addPassword', body: { passwordCredential: {} } }],
+      await writer(),
+    );
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const secrets = ((await (await fetch(`${env.UPSTREAM_GRAPH}/_secrets`)).json()) as { secrets: string[] }).secrets;
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).toContain('"secretText":"***"');
+  });
+
   it("a reader's read-only $batch executes, and a secret in any entry is masked by the connection's default mask", async () => {
     const response = await graphBatch('v1.0', [{ id: 'u', method: 'GET', url: '/users' }], await reader());
     expect(response.status).toBe(200);
